@@ -1,0 +1,159 @@
+//! The one error type: where it happened (phase), a stable label, the context, a hint, and curl's exit code.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The phase of a request an error or event belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Setup,
+    Url,
+    Dns,
+    Tcp,
+    Tls,
+    Request,
+    Response,
+    Close,
+    Output,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Setup => "setup",
+            Phase::Url => "url",
+            Phase::Dns => "dns",
+            Phase::Tcp => "tcp",
+            Phase::Tls => "tls",
+            Phase::Request => "request",
+            Phase::Response => "response",
+            Phase::Close => "close",
+            Phase::Output => "output",
+        }
+    }
+}
+
+macro_rules! labels {
+    ($( $variant:ident = ($label:literal, $code:literal, $curl:literal, $meaning:literal) ),* $(,)?) => {
+        /// Stable machine labels for every failure wtcurl can report.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+        pub enum Label { $( #[serde(rename = $label)] $variant ),* }
+
+        impl Label {
+            /// Every label, in table order (README's exit-code table is checked against it).
+            pub const ALL: &'static [Label] = &[ $( Label::$variant ),* ];
+            /// The stable label string.
+            pub fn as_str(self) -> &'static str { match self { $( Label::$variant => $label ),* } }
+            /// curl's exit code for this failure.
+            pub fn exit_code(self) -> u8 { match self { $( Label::$variant => $code ),* } }
+            /// curl's name for that exit code.
+            pub fn curl_name(self) -> &'static str { match self { $( Label::$variant => $curl ),* } }
+            /// One line on what the label means.
+            pub fn meaning(self) -> &'static str { match self { $( Label::$variant => $meaning ),* } }
+        }
+    };
+}
+
+// THE exit-code table. One row per label: (label, exit code, curl's name, meaning).
+labels! {
+    BadUsage = ("bad_usage", 2, "CURLE_FAILED_INIT", "flags that cannot work together, or a value wtcurl cannot use"),
+    UnsupportedProtocol = ("unsupported_protocol", 1, "CURLE_UNSUPPORTED_PROTOCOL", "a scheme wtcurl does not speak"),
+    UrlMalformed = ("url_malformed", 3, "CURLE_URL_MALFORMAT", "the URL cannot be parsed"),
+    DnsNxdomain = ("dns_nxdomain", 6, "CURLE_COULDNT_RESOLVE_HOST", "the name does not exist (NXDOMAIN)"),
+    DnsServfail = ("dns_servfail", 6, "CURLE_COULDNT_RESOLVE_HOST", "the DNS server failed (SERVFAIL)"),
+    DnsRefused = ("dns_refused", 6, "CURLE_COULDNT_RESOLVE_HOST", "the DNS server refused the query (REFUSED)"),
+    DnsTimeout = ("dns_timeout", 6, "CURLE_COULDNT_RESOLVE_HOST", "no DNS server answered in time"),
+    DnsNoAddress = ("dns_no_address", 6, "CURLE_COULDNT_RESOLVE_HOST", "the name exists but has no address of the wanted family"),
+    DnsBadResponse = ("dns_bad_response", 6, "CURLE_COULDNT_RESOLVE_HOST", "the DNS answers could not be used"),
+    ConnectRefused = ("connect_refused", 7, "CURLE_COULDNT_CONNECT", "the server answered the SYN with RST"),
+    ConnectUnreachable = ("connect_unreachable", 7, "CURLE_COULDNT_CONNECT", "no route to the address"),
+    ConnectFailed = ("connect_failed", 7, "CURLE_COULDNT_CONNECT", "connect failed for another reason"),
+    WeirdReply = ("weird_server_reply", 8, "CURLE_WEIRD_SERVER_REPLY", "the response is not valid HTTP/1.x"),
+    PartialBody = ("partial_file", 18, "CURLE_PARTIAL_FILE", "the connection closed before the whole body arrived"),
+    HttpError = ("http_returned_error", 22, "CURLE_HTTP_RETURNED_ERROR", "-f was given and the status is 400 or more"),
+    WriteFailed = ("write_error", 23, "CURLE_WRITE_ERROR", "the body could not be written out"),
+    ReadFailed = ("read_error", 26, "CURLE_READ_ERROR", "a file named on the command line could not be read"),
+    Timeout = ("operation_timedout", 28, "CURLE_OPERATION_TIMEDOUT", "--connect-timeout or --max-time ran out"),
+    TooManyRedirects = ("too_many_redirects", 47, "CURLE_TOO_MANY_REDIRECTS", "more redirects than --max-redirs allows"),
+    EmptyReply = ("got_nothing", 52, "CURLE_GOT_NOTHING", "the server closed without sending anything"),
+    SendFailed = ("send_error", 55, "CURLE_SEND_ERROR", "sending the request failed"),
+    RecvFailed = ("recv_error", 56, "CURLE_RECV_ERROR", "receiving the response failed"),
+    BadContentEncoding = ("bad_content_encoding", 61, "CURLE_BAD_CONTENT_ENCODING", "the compressed body could not be decoded"),
+}
+
+/// A failure with everything needed to explain it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Error {
+    pub phase: Phase,
+    pub label: Label,
+    /// What happened, with the context (address, syscall, header line).
+    pub message: String,
+    /// What the user can do about it.
+    pub hint: Option<String>,
+}
+
+impl Error {
+    pub fn new(phase: Phase, label: Label, message: impl Into<String>) -> Self {
+        Error {
+            phase,
+            label,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.label.exit_code()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.phase.as_str(), self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, " (hint: {h})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_unique_and_map_to_curl_codes() {
+        let mut seen = std::collections::HashSet::new();
+        for l in Label::ALL {
+            assert!(seen.insert(l.as_str()), "duplicate label {}", l.as_str());
+        }
+        assert_eq!(Label::UrlMalformed.exit_code(), 3);
+        assert_eq!(Label::DnsTimeout.exit_code(), 6);
+        assert_eq!(Label::ConnectRefused.exit_code(), 7);
+        assert_eq!(Label::TooManyRedirects.exit_code(), 47);
+    }
+
+    #[test]
+    fn display_names_phase_and_hint() {
+        let e = Error::new(
+            Phase::Tcp,
+            Label::ConnectRefused,
+            "connect to 127.0.0.1:1 refused",
+        )
+        .hint("is a server listening?");
+        assert_eq!(
+            e.to_string(),
+            "[tcp] connect to 127.0.0.1:1 refused (hint: is a server listening?)"
+        );
+    }
+}

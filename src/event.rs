@@ -1,0 +1,397 @@
+//! The typed event stream: everything the engine did, in order, for renderers and the JSON trace.
+//!
+//! The engine never formats text. It emits [`Event`]s through a [`Tracer`]; each renderer is an
+//! [`Observer`]. Times are microseconds since `trace_start` (see [`crate::clock`]).
+
+use crate::clock::Clock;
+use crate::error::{Label, Phase};
+use serde::Serialize;
+use std::net::{IpAddr, SocketAddr};
+
+/// Version of the JSON trace schema (README documents it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One recorded system call.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SyscallRecord {
+    /// The kernel's name for the call, as strace prints it.
+    pub name: &'static str,
+    pub fd: Option<i32>,
+    /// The raw return value (-1 on error).
+    pub ret: i64,
+    /// The errno name on error (`EINPROGRESS`), as strace prints it.
+    pub errno: Option<String>,
+    pub start_us: u64,
+    pub end_us: u64,
+    pub args: serde_json::Value,
+}
+
+/// One DNS resource record, decoded.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DnsRecord {
+    pub name: String,
+    pub rtype: String,
+    pub ttl: u32,
+    pub data: String,
+}
+
+/// The kernel's TCP_INFO, the fields wtcurl explains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TcpInfoView {
+    pub state: u8,
+    pub rtt_us: u32,
+    pub rttvar_us: u32,
+    pub snd_mss: u32,
+    pub rcv_mss: u32,
+    pub snd_cwnd: u32,
+    pub retransmits: u8,
+    pub total_retrans: u32,
+    pub bytes_acked: u64,
+    pub bytes_received: u64,
+    pub segs_out: u32,
+    pub segs_in: u32,
+}
+
+/// Where a name's addresses came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressSource {
+    /// The URL's host was already an IP address.
+    Literal,
+    /// `--resolve HOST:PORT:ADDR`.
+    ResolveFlag,
+    /// The hosts file.
+    Hosts,
+    /// A DNS server.
+    Dns,
+}
+
+/// Every event of a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    TraceStart {
+        schema: u32,
+        epoch_us: u64,
+        pid: u32,
+    },
+    /// A numbered phase of one hop begins.
+    Phase {
+        at_us: u64,
+        hop: u32,
+        phase: Phase,
+    },
+    /// How the command line's URL was understood.
+    Url {
+        at_us: u64,
+        input: String,
+        url: String,
+        scheme: String,
+        scheme_inferred: bool,
+        host: String,
+        /// The host as sent on the wire (punycode for IDN names).
+        host_ascii: String,
+        port: u16,
+        port_inferred: bool,
+        target: String,
+        basic_auth_user: Option<String>,
+    },
+    Syscall(SyscallRecord),
+    /// The `hosts:` line of nsswitch.conf and what wtcurl does with each source.
+    Nsswitch {
+        at_us: u64,
+        path: String,
+        found: bool,
+        sources: Vec<String>,
+        consulted: Vec<String>,
+        not_consulted: Vec<String>,
+    },
+    /// The hosts file was read for the name.
+    HostsLookup {
+        at_us: u64,
+        path: String,
+        name: String,
+        addresses: Vec<IpAddr>,
+        line: Option<usize>,
+    },
+    /// resolv.conf as read, and what overrides it.
+    ResolvConf {
+        at_us: u64,
+        path: String,
+        found: bool,
+        nameservers: Vec<SocketAddr>,
+        search: Vec<String>,
+        ndots: u8,
+        timeout_s: u32,
+        attempts: u32,
+        rotate: bool,
+        overridden_by: Option<String>,
+    },
+    DnsQuery {
+        at_us: u64,
+        server: SocketAddr,
+        transport: String,
+        id: u16,
+        qname: String,
+        qtype: String,
+        flags: String,
+        size: usize,
+        attempt: u32,
+    },
+    DnsAnswer {
+        at_us: u64,
+        server: SocketAddr,
+        transport: String,
+        id: u16,
+        qname: String,
+        qtype: String,
+        rcode: String,
+        flags: String,
+        size: usize,
+        records: Vec<DnsRecord>,
+        cname_chain: Vec<String>,
+        elapsed_us: u64,
+    },
+    /// A DNS message was discarded (wrong id, wrong question, wrong source) or a wait timed out.
+    DnsIgnored {
+        at_us: u64,
+        server: SocketAddr,
+        reason: String,
+    },
+    /// Name resolution finished.
+    Resolved {
+        at_us: u64,
+        host: String,
+        source: AddressSource,
+        addresses: Vec<IpAddr>,
+        elapsed_us: u64,
+    },
+    ConnectAttempt {
+        at_us: u64,
+        fd: i32,
+        addr: SocketAddr,
+    },
+    ConnectResult {
+        at_us: u64,
+        fd: i32,
+        addr: SocketAddr,
+        ok: bool,
+        error: Option<String>,
+        local: Option<SocketAddr>,
+        elapsed_us: u64,
+    },
+    TcpInfo {
+        at_us: u64,
+        fd: i32,
+        when: String,
+        info: TcpInfoView,
+    },
+    RequestWritten {
+        at_us: u64,
+        fd: i32,
+        /// The request head as sent (credentials shown masked).
+        head: String,
+        head_bytes: usize,
+        body_bytes: usize,
+    },
+    /// A 1xx interim response was read and skipped.
+    Interim {
+        at_us: u64,
+        status: u16,
+        reason: String,
+    },
+    /// The first byte of the response arrived.
+    FirstByte {
+        at_us: u64,
+    },
+    ResponseHead {
+        at_us: u64,
+        version: String,
+        status: u16,
+        reason: String,
+        headers: Vec<(String, String)>,
+        head_bytes: usize,
+        /// How the body is delimited: `none`, `content-length`, `chunked` or `close`.
+        framing: String,
+        content_length: Option<u64>,
+        encoding: Option<String>,
+    },
+    BodyDone {
+        at_us: u64,
+        wire_bytes: u64,
+        body_bytes: u64,
+        recv_calls: u64,
+        chunks: u64,
+        trailers: Vec<(String, String)>,
+    },
+    Redirect {
+        at_us: u64,
+        hop: u32,
+        status: u16,
+        location: String,
+        to: String,
+        method: String,
+        followed: bool,
+    },
+    Closed {
+        at_us: u64,
+        fd: i32,
+        /// `server` when the server's FIN (EOF) came first, `client` when wtcurl closed first.
+        first_fin: String,
+    },
+    Error {
+        at_us: u64,
+        phase: Phase,
+        label: Label,
+        message: String,
+        hint: Option<String>,
+        exit_code: u8,
+    },
+    Done {
+        at_us: u64,
+        exit_code: u8,
+    },
+}
+
+impl Event {
+    /// The time an event happened (the end, for syscalls).
+    pub fn at_us(&self) -> u64 {
+        use Event::*;
+        match self {
+            TraceStart { .. } => 0,
+            Syscall(s) => s.end_us,
+            Phase { at_us, .. }
+            | Url { at_us, .. }
+            | Nsswitch { at_us, .. }
+            | HostsLookup { at_us, .. }
+            | ResolvConf { at_us, .. }
+            | DnsQuery { at_us, .. }
+            | DnsAnswer { at_us, .. }
+            | DnsIgnored { at_us, .. }
+            | Resolved { at_us, .. }
+            | ConnectAttempt { at_us, .. }
+            | ConnectResult { at_us, .. }
+            | TcpInfo { at_us, .. }
+            | RequestWritten { at_us, .. }
+            | Interim { at_us, .. }
+            | FirstByte { at_us }
+            | ResponseHead { at_us, .. }
+            | BodyDone { at_us, .. }
+            | Redirect { at_us, .. }
+            | Closed { at_us, .. }
+            | Error { at_us, .. }
+            | Done { at_us, .. } => *at_us,
+        }
+    }
+}
+
+/// Anything that consumes the event stream: renderers, the JSON trace, metrics, tests.
+pub trait Observer {
+    fn on_event(&mut self, event: &Event);
+}
+
+/// Records every event; for tests and snapshot fixtures.
+#[derive(Default)]
+pub struct Recorder {
+    pub events: Vec<Event>,
+}
+
+impl Observer for Recorder {
+    fn on_event(&mut self, event: &Event) {
+        self.events.push(event.clone());
+    }
+}
+
+/// Fans one event out to several observers.
+#[derive(Default)]
+pub struct Fanout<'a> {
+    pub observers: Vec<&'a mut dyn Observer>,
+}
+
+impl Observer for Fanout<'_> {
+    fn on_event(&mut self, event: &Event) {
+        for o in self.observers.iter_mut() {
+            o.on_event(event);
+        }
+    }
+}
+
+/// The engine's handle on time and on the event stream. Every module that acts takes `&mut Tracer`.
+pub struct Tracer<'a> {
+    clock: &'a dyn Clock,
+    observer: &'a mut dyn Observer,
+}
+
+impl<'a> Tracer<'a> {
+    /// Starts a trace: emits `trace_start` first.
+    pub fn new(clock: &'a dyn Clock, observer: &'a mut dyn Observer) -> Self {
+        let mut t = Tracer { clock, observer };
+        let ev = Event::TraceStart {
+            schema: SCHEMA_VERSION,
+            epoch_us: clock.epoch_us(),
+            pid: std::process::id(),
+        };
+        t.emit(ev);
+        t
+    }
+
+    pub fn now_us(&self) -> u64 {
+        self.clock.now_us()
+    }
+
+    pub fn emit(&mut self, event: Event) {
+        self.observer.on_event(&event);
+    }
+
+    /// Emits an error event for `err`.
+    pub fn emit_error(&mut self, err: &crate::error::Error) {
+        let ev = Event::Error {
+            at_us: self.now_us(),
+            phase: err.phase,
+            label: err.label,
+            message: err.message.clone(),
+            hint: err.hint.clone(),
+            exit_code: err.exit_code(),
+        };
+        self.emit(ev);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FakeClock;
+
+    #[test]
+    fn trace_starts_with_trace_start_and_serializes_with_type_tag() {
+        let clock = FakeClock::new(1);
+        let mut rec = Recorder::default();
+        {
+            let mut t = Tracer::new(&clock, &mut rec);
+            let at = t.now_us();
+            t.emit(Event::FirstByte { at_us: at });
+        }
+        let first = serde_json::to_value(&rec.events[0]).unwrap();
+        assert_eq!(first["type"], "trace_start");
+        assert_eq!(first["schema"], 1);
+        let second = serde_json::to_string(&rec.events[1]).unwrap();
+        assert_eq!(second, r#"{"type":"first_byte","at_us":1}"#);
+    }
+
+    #[test]
+    fn syscall_serializes_flat() {
+        let ev = Event::Syscall(SyscallRecord {
+            name: "connect",
+            fd: Some(5),
+            ret: -1,
+            errno: Some("EINPROGRESS".into()),
+            start_us: 10,
+            end_us: 12,
+            args: serde_json::json!({"addr": "127.0.0.1:80"}),
+        });
+        assert_eq!(
+            serde_json::to_string(&ev).unwrap(),
+            r#"{"type":"syscall","name":"connect","fd":5,"ret":-1,"errno":"EINPROGRESS","start_us":10,"end_us":12,"args":{"addr":"127.0.0.1:80"}}"#
+        );
+    }
+}

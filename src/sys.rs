@@ -1,0 +1,436 @@
+//! The one place that touches the kernel: every network syscall goes through here and is recorded.
+//!
+//! Each function makes exactly one system call, times it, and emits an [`Event::Syscall`] with the
+//! name strace would print, the fd, the arguments, the raw return value and errno. Sockets are always
+//! non-blocking and close-on-exec. [`Fd`] has no `Drop`: closing is an explicit, recorded call.
+
+use crate::event::{Event, SyscallRecord, TcpInfoView, Tracer};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{self, AddressFamily, MsgFlags, SockFlag, SockType, SockaddrStorage};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::os::fd::{BorrowedFd, IntoRawFd, RawFd};
+
+/// A socket file descriptor owned by the engine. Close it with [`close`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Fd(pub RawFd);
+
+/// Stream (TCP) or datagram (UDP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Stream,
+    Datagram,
+}
+
+fn family_of(addr: &SocketAddr) -> AddressFamily {
+    if addr.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    }
+}
+
+fn record(
+    t: &mut Tracer,
+    name: &'static str,
+    fd: Option<RawFd>,
+    start_us: u64,
+    result: Result<i64, Errno>,
+    args: serde_json::Value,
+) {
+    let end_us = t.now_us();
+    let (ret, errno) = match result {
+        Ok(v) => (v, None),
+        Err(e) => (-1, Some(format!("{e:?}"))),
+    };
+    t.emit(Event::Syscall(SyscallRecord {
+        name,
+        fd,
+        ret,
+        errno,
+        start_us,
+        end_us,
+        args,
+    }));
+}
+
+/// socket(2): a non-blocking, close-on-exec socket of the address's family.
+pub fn socket(t: &mut Tracer, for_addr: &SocketAddr, kind: Kind) -> Result<Fd, Errno> {
+    let family = family_of(for_addr);
+    let ty = match kind {
+        Kind::Stream => SockType::Stream,
+        Kind::Datagram => SockType::Datagram,
+    };
+    let start = t.now_us();
+    let res = socket::socket(
+        family,
+        ty,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map(|owned| owned.into_raw_fd());
+    let args = json!({
+        "domain": if family == AddressFamily::Inet { "AF_INET" } else { "AF_INET6" },
+        "type": if kind == Kind::Stream { "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK" } else { "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK" },
+        "protocol": 0,
+    });
+    let fd = res.as_ref().ok().copied();
+    record(t, "socket", fd, start, res.map(i64::from), args);
+    res.map(Fd)
+}
+
+/// connect(2). On a non-blocking TCP socket this normally fails with `EINPROGRESS`.
+pub fn connect(t: &mut Tracer, fd: Fd, addr: &SocketAddr) -> Result<(), Errno> {
+    let sa = SockaddrStorage::from(*addr);
+    let start = t.now_us();
+    let res = socket::connect(fd.0, &sa);
+    record(
+        t,
+        "connect",
+        Some(fd.0),
+        start,
+        res.map(|_| 0),
+        json!({ "addr": addr.to_string() }),
+    );
+    res
+}
+
+/// What to wait for in [`poll`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    Readable,
+    Writable,
+}
+
+/// What poll reported for one fd.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    pub readable: bool,
+    pub writable: bool,
+    pub error: bool,
+    pub hangup: bool,
+}
+
+impl Ready {
+    pub fn any(&self) -> bool {
+        self.readable || self.writable || self.error || self.hangup
+    }
+}
+
+fn flag_names(f: PollFlags) -> String {
+    let mut names = Vec::new();
+    for (flag, name) in [
+        (PollFlags::POLLIN, "POLLIN"),
+        (PollFlags::POLLOUT, "POLLOUT"),
+        (PollFlags::POLLERR, "POLLERR"),
+        (PollFlags::POLLHUP, "POLLHUP"),
+        (PollFlags::POLLNVAL, "POLLNVAL"),
+    ] {
+        if f.contains(flag) {
+            names.push(name);
+        }
+    }
+    names.join("|")
+}
+
+/// poll(2) on several fds. `timeout_ms` of `None` waits forever. Returns one [`Ready`] per fd.
+pub fn poll(
+    t: &mut Tracer,
+    fds: &[(Fd, Interest)],
+    timeout_ms: Option<u32>,
+) -> Result<Vec<Ready>, Errno> {
+    // SAFETY: the engine owns every Fd until it calls `close`, so each raw fd is open for this call.
+    let borrowed: Vec<BorrowedFd> = fds
+        .iter()
+        .map(|(fd, _)| unsafe { BorrowedFd::borrow_raw(fd.0) })
+        .collect();
+    let mut pfds: Vec<PollFd> = borrowed
+        .iter()
+        .zip(fds)
+        .map(|(b, (_, interest))| {
+            let ev = match interest {
+                Interest::Readable => PollFlags::POLLIN,
+                Interest::Writable => PollFlags::POLLOUT,
+            };
+            PollFd::new(*b, ev)
+        })
+        .collect();
+    let timeout = match timeout_ms {
+        None => PollTimeout::NONE,
+        Some(ms) => PollTimeout::try_from(ms.min(i32::MAX as u32)).unwrap_or(PollTimeout::MAX),
+    };
+    let start = t.now_us();
+    let res = nix::poll::poll(&mut pfds, timeout);
+    let mut ready = Vec::with_capacity(fds.len());
+    let mut listed = Vec::with_capacity(fds.len());
+    for (p, (fd, interest)) in pfds.iter().zip(fds) {
+        let r = p.revents().unwrap_or(PollFlags::empty());
+        listed.push(json!({
+            "fd": fd.0,
+            "events": if *interest == Interest::Readable { "POLLIN" } else { "POLLOUT" },
+            "revents": flag_names(r),
+        }));
+        ready.push(Ready {
+            readable: r.contains(PollFlags::POLLIN),
+            writable: r.contains(PollFlags::POLLOUT),
+            error: r.contains(PollFlags::POLLERR) || r.contains(PollFlags::POLLNVAL),
+            hangup: r.contains(PollFlags::POLLHUP),
+        });
+    }
+    let fd = if fds.len() == 1 {
+        Some(fds[0].0.0)
+    } else {
+        None
+    };
+    let args = json!({ "fds": listed, "timeout_ms": timeout_ms.map(i64::from).unwrap_or(-1) });
+    record(t, "poll", fd, start, res.map(i64::from), args);
+    res.map(|_| ready)
+}
+
+/// getsockopt(2) SO_ERROR: the outcome of a non-blocking connect. Returns the pending error (0 = none).
+pub fn so_error(t: &mut Tracer, fd: Fd) -> Result<i32, Errno> {
+    // SAFETY: see `poll`; the fd is open while the engine holds it.
+    let b = unsafe { BorrowedFd::borrow_raw(fd.0) };
+    let start = t.now_us();
+    let res = socket::getsockopt(&b, socket::sockopt::SocketError);
+    let pending = res.as_ref().ok().copied();
+    let args = json!({
+        "level": "SOL_SOCKET", "optname": "SO_ERROR",
+        "value": pending,
+        "value_name": pending.filter(|v| *v != 0).map(|v| format!("{:?}", Errno::from_raw(v))),
+    });
+    record(t, "getsockopt", Some(fd.0), start, res.map(|_| 0), args);
+    res
+}
+
+fn to_socket_addr(s: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = s.as_sockaddr_in() {
+        return Some(SocketAddr::from((v4.ip(), v4.port())));
+    }
+    s.as_sockaddr_in6()
+        .map(|v6| SocketAddr::from((v6.ip(), v6.port())))
+}
+
+/// getsockname(2): the local address and the ephemeral port the kernel chose.
+pub fn getsockname(t: &mut Tracer, fd: Fd) -> Result<SocketAddr, Errno> {
+    let start = t.now_us();
+    let res = socket::getsockname::<SockaddrStorage>(fd.0).map(|s| to_socket_addr(&s));
+    let addr = res.as_ref().ok().copied().flatten();
+    record(
+        t,
+        "getsockname",
+        Some(fd.0),
+        start,
+        res.map(|_| 0),
+        json!({ "addr": addr.map(|a| a.to_string()) }),
+    );
+    res.and_then(|a| a.ok_or(Errno::EAFNOSUPPORT))
+}
+
+/// getpeername(2): the address the socket is connected to, as the kernel has it.
+pub fn getpeername(t: &mut Tracer, fd: Fd) -> Result<SocketAddr, Errno> {
+    let start = t.now_us();
+    let res = socket::getpeername::<SockaddrStorage>(fd.0).map(|s| to_socket_addr(&s));
+    let addr = res.as_ref().ok().copied().flatten();
+    record(
+        t,
+        "getpeername",
+        Some(fd.0),
+        start,
+        res.map(|_| 0),
+        json!({ "addr": addr.map(|a| a.to_string()) }),
+    );
+    res.and_then(|a| a.ok_or(Errno::EAFNOSUPPORT))
+}
+
+/// getsockopt(2) TCP_INFO: the kernel's view of the connection.
+pub fn tcp_info(t: &mut Tracer, fd: Fd) -> Result<TcpInfoView, Errno> {
+    // SAFETY: tcp_info is plain old data; all-zero is a valid value.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    let start = t.now_us();
+    // SAFETY: `info` is a valid, writable tcp_info of `len` bytes, and the kernel writes at most `len`
+    // bytes and updates `len`; fd is an open socket owned by the engine.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.0,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    let res = Errno::result(rc);
+    let view = TcpInfoView {
+        state: info.tcpi_state,
+        rtt_us: info.tcpi_rtt,
+        rttvar_us: info.tcpi_rttvar,
+        snd_mss: info.tcpi_snd_mss,
+        rcv_mss: info.tcpi_rcv_mss,
+        snd_cwnd: info.tcpi_snd_cwnd,
+        retransmits: info.tcpi_retransmits,
+        total_retrans: info.tcpi_total_retrans,
+        bytes_acked: info.tcpi_bytes_acked,
+        bytes_received: info.tcpi_bytes_received,
+        segs_out: info.tcpi_segs_out,
+        segs_in: info.tcpi_segs_in,
+    };
+    record(
+        t,
+        "getsockopt",
+        Some(fd.0),
+        start,
+        res.map(i64::from),
+        json!({ "level": "SOL_TCP", "optname": "TCP_INFO", "len": len }),
+    );
+    res.map(|_| view)
+}
+
+/// sendto(2). With `to = None` the socket must be connected. TCP sends use MSG_NOSIGNAL, as curl does.
+pub fn sendto(t: &mut Tracer, fd: Fd, buf: &[u8], to: Option<&SocketAddr>) -> Result<usize, Errno> {
+    let start = t.now_us();
+    let res = match to {
+        Some(addr) => socket::sendto(fd.0, buf, &SockaddrStorage::from(*addr), MsgFlags::empty()),
+        None => socket::send(fd.0, buf, MsgFlags::MSG_NOSIGNAL),
+    };
+    let args = json!({
+        "len": buf.len(),
+        "flags": if to.is_some() { "0" } else { "MSG_NOSIGNAL" },
+        "to": to.map(|a| a.to_string()),
+    });
+    record(t, "sendto", Some(fd.0), start, res.map(|n| n as i64), args);
+    res
+}
+
+/// recvfrom(2) into `buf`. Returns the byte count (0 means the peer closed) and the sender's address
+/// when `want_from` is set (for UDP).
+pub fn recvfrom(
+    t: &mut Tracer,
+    fd: Fd,
+    buf: &mut [u8],
+    want_from: bool,
+) -> Result<(usize, Option<SocketAddr>), Errno> {
+    let start = t.now_us();
+    let res = if want_from {
+        socket::recvfrom::<SockaddrStorage>(fd.0, buf)
+            .map(|(n, from)| (n, from.as_ref().and_then(to_socket_addr)))
+    } else {
+        socket::recv(fd.0, buf, MsgFlags::empty()).map(|n| (n, None))
+    };
+    let from = res
+        .as_ref()
+        .ok()
+        .and_then(|(_, f)| f.map(|a| a.to_string()));
+    let args = json!({ "len": buf.len(), "from": from });
+    record(
+        t,
+        "recvfrom",
+        Some(fd.0),
+        start,
+        res.map(|(n, _)| n as i64),
+        args,
+    );
+    res
+}
+
+/// close(2).
+pub fn close(t: &mut Tracer, fd: Fd) -> Result<(), Errno> {
+    let start = t.now_us();
+    let res = nix::unistd::close(fd.0);
+    record(t, "close", Some(fd.0), start, res.map(|_| 0), json!({}));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::event::Recorder;
+    use std::net::{TcpListener, UdpSocket};
+
+    fn syscalls(rec: &Recorder) -> Vec<(&'static str, i64, Option<String>)> {
+        rec.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Syscall(s) => Some((s.name, s.ret, s.errno.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tcp_connect_sequence_is_recorded_with_errno() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clock = FakeClock::new(1);
+        let mut rec = Recorder::default();
+        {
+            let mut t = Tracer::new(&clock, &mut rec);
+            let fd = socket(&mut t, &addr, Kind::Stream).unwrap();
+            let r = connect(&mut t, fd, &addr);
+            assert!(r.is_ok() || r == Err(Errno::EINPROGRESS));
+            let ready = poll(&mut t, &[(fd, Interest::Writable)], Some(1000)).unwrap();
+            assert!(ready[0].writable);
+            assert_eq!(so_error(&mut t, fd).unwrap(), 0);
+            let local = getsockname(&mut t, fd).unwrap();
+            assert_ne!(local.port(), 0);
+            assert_eq!(getpeername(&mut t, fd).unwrap(), addr);
+            let info = tcp_info(&mut t, fd).unwrap();
+            assert_eq!(info.state, 1, "TCP_ESTABLISHED");
+            close(&mut t, fd).unwrap();
+        }
+        let names: Vec<_> = syscalls(&rec).iter().map(|s| s.0).collect();
+        assert_eq!(
+            names,
+            [
+                "socket",
+                "connect",
+                "poll",
+                "getsockopt",
+                "getsockname",
+                "getpeername",
+                "getsockopt",
+                "close"
+            ]
+        );
+        let connect_rec = &syscalls(&rec)[1];
+        assert_eq!(connect_rec.1, -1);
+        assert_eq!(connect_rec.2.as_deref(), Some("EINPROGRESS"));
+    }
+
+    #[test]
+    fn refused_connect_shows_econnrefused_in_so_error() {
+        let addr = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let clock = FakeClock::new(1);
+        let mut rec = Recorder::default();
+        let mut t = Tracer::new(&clock, &mut rec);
+        let fd = socket(&mut t, &addr, Kind::Stream).unwrap();
+        let _ = connect(&mut t, fd, &addr);
+        poll(&mut t, &[(fd, Interest::Writable)], Some(1000)).unwrap();
+        assert_eq!(so_error(&mut t, fd).unwrap(), libc::ECONNREFUSED);
+        close(&mut t, fd).unwrap();
+    }
+
+    #[test]
+    fn udp_sendto_and_recvfrom_report_peer() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let saddr = server.local_addr().unwrap();
+        let clock = FakeClock::new(1);
+        let mut rec = Recorder::default();
+        let mut t = Tracer::new(&clock, &mut rec);
+        let fd = socket(&mut t, &saddr, Kind::Datagram).unwrap();
+        assert_eq!(sendto(&mut t, fd, b"ping", Some(&saddr)).unwrap(), 4);
+        let mut buf = [0u8; 16];
+        let (n, from) = server.recv_from(&mut buf).unwrap();
+        server.send_to(&buf[..n], from).unwrap();
+        poll(&mut t, &[(fd, Interest::Readable)], Some(1000)).unwrap();
+        let (n, src) = recvfrom(&mut t, fd, &mut buf, true).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        assert_eq!(src, Some(saddr));
+        close(&mut t, fd).unwrap();
+    }
+}

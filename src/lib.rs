@@ -8,3 +8,5 @@ pub mod clock;
 pub mod error;
 pub mod event;
 pub mod sys;
+pub mod dns;
+pub mod http;

@@ -1,0 +1,1 @@
+//! Name resolution done by wtcurl itself: nsswitch order, hosts file, resolv.conf, DNS over its own sockets.

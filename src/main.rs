@@ -1,2 +1,128 @@
 //! The `wtcurl` binary: parse flags, pick renderers, run the engine, exit with curl's code.
-fn main() {}
+
+use anyhow::Context;
+use clap::Parser;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use wtcurl::cli::Args;
+use wtcurl::clock::RealClock;
+use wtcurl::event::{Fanout, Observer, Tracer};
+use wtcurl::render::explain::Explain;
+use wtcurl::render::json::JsonTrace;
+use wtcurl::render::palette::Palette;
+use wtcurl::render::verbose::Verbose;
+use wtcurl::render::writeout::Metrics;
+use wtcurl::{demo, engine};
+
+/// `-o FILE`, created on the first write as curl does, so a failed request leaves no empty file.
+struct LazyFile {
+    path: PathBuf,
+    file: Option<BufWriter<File>>,
+}
+
+impl Write for LazyFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.file.is_none() {
+            self.file = Some(BufWriter::with_capacity(
+                64 * 1024,
+                File::create(&self.path)?,
+            ));
+        }
+        self.file.as_mut().map_or(Ok(0), |f| f.write(buf))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), |f| f.flush())
+    }
+}
+
+fn stdout_writer() -> anyhow::Result<BufWriter<File>> {
+    // A plain File on a dup of fd 1: one write(2) per chunk, no line buffering of binary bodies.
+    let fd = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("dup stdout")?;
+    Ok(BufWriter::with_capacity(64 * 1024, File::from(fd)))
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args = Args::parse();
+    if args.demo {
+        let ins = demo::start().context("starting the demo's loopback stand-ins")?;
+        eprint!("{}", demo::banner(&ins));
+        args.url = Some(demo::DEMO_HOST.to_string());
+        args.explain = true;
+        args.dns_servers = Some(ins.dns.to_string());
+        args.connect_to
+            .push(format!("{}:80::{}", demo::DEMO_HOST, ins.http.port()));
+    }
+    let code = run(&args)?;
+    std::process::exit(i32::from(code));
+}
+
+fn run(args: &Args) -> anyhow::Result<u8> {
+    let req = match args.to_request() {
+        Ok(r) => r,
+        Err(e) => {
+            if args.show_errors() {
+                eprintln!("wtcurl: ({}) {}", e.exit_code(), e);
+            }
+            return Ok(e.exit_code());
+        }
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(LazyFile {
+            path: path.clone(),
+            file: None,
+        }),
+        None => Box::new(stdout_writer()?),
+    };
+    let clock = RealClock::new();
+    let mut metrics = Metrics::default();
+    let mut explain = args
+        .explain
+        .then(|| Explain::new(std::io::stderr(), Palette::for_stderr(args.no_color)));
+    let mut verbose = args.verbose.then(|| Verbose::new(std::io::stderr()));
+    let mut trace = match &args.trace_json {
+        Some(p) => Some(JsonTrace::new(BufWriter::new(
+            File::create(p).with_context(|| format!("creating the trace file {}", p.display()))?,
+        ))),
+        None => None,
+    };
+    let code = {
+        let mut fan = Fanout::default();
+        fan.observers.push(&mut metrics);
+        if let Some(e) = explain.as_mut() {
+            fan.observers.push(e as &mut dyn Observer);
+        }
+        if let Some(v) = verbose.as_mut() {
+            fan.observers.push(v as &mut dyn Observer);
+        }
+        if let Some(t) = trace.as_mut() {
+            fan.observers.push(t as &mut dyn Observer);
+        }
+        let mut tracer = Tracer::new(&clock, &mut fan);
+        engine::run(&mut tracer, &req, &mut *out)
+    };
+    let _ = out.flush();
+    if code != 0 && args.show_errors() && !metrics.errormsg.is_empty() {
+        eprintln!("wtcurl: ({code}) {}", metrics.errormsg);
+    }
+    if let Some(t) = trace
+        && let Some(e) = t.error
+    {
+        eprintln!("wtcurl: writing the JSON trace failed: {e}");
+    }
+    if let Some(fmt) = &args.write_out {
+        let template = match fmt.strip_prefix('@') {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading -w format file {path}"))?,
+            None => fmt.clone(),
+        };
+        let mut so = std::io::stdout().lock();
+        let _ = so.write_all(metrics.expand(&template).as_bytes());
+        let _ = so.flush();
+    }
+    Ok(code)
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# End-to-end test in the netns lab (scripts/netns-lab.sh): real curl and wtcurl both ask
+# "wetransfer.com" on port 80 from inside wtc-cli, through the lab's own DNS, and must agree.
+#
+#   1. curl -sS -i wetransfer.com           -> 301, Location: https://wetransfer.com/  (proves the lab)
+#   2. wtcurl -i wetransfer.com --explain   -> same status line, Location and body bytes as curl
+#      (Date ignored), a non-empty explanation on stderr that names the address it connected to,
+#      and a DNS query that reached the lab's dnsmasq.
+#
+# Env: WTCURL=path (default: ${CARGO_TARGET_DIR:-target}/debug/wtcurl)
+#      WTCURL_LAB_SKIP_WTCURL=1 skips step 2 (only while the CLI does not exist yet)
+#      CI=true: a missing tool or root is a failure, never a skip.
+# Needs root. Always tears the lab down on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB="$ROOT/scripts/netns-lab.sh"
+WTCURL=${WTCURL:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/wtcurl}
+case "$WTCURL" in /*) ;; *) WTCURL="$ROOT/$WTCURL" ;; esac
+EXPECT_LOCATION="https://wetransfer.com/"
+LAB_DIR=${WTC_LAB_DIR:-/tmp/wtc-lab}
+OUT=$(mktemp -d /tmp/wtc-lab-test.XXXXXX)
+
+is_ci() { case "${CI:-}" in true | TRUE | True | 1) return 0 ;; *) return 1 ;; esac; }
+
+FAILS=0
+PASSES=0
+pass() {
+    PASSES=$((PASSES + 1))
+    printf 'PASS: %s\n' "$*"
+}
+fail() {
+    FAILS=$((FAILS + 1))
+    printf 'FAIL: %s\n' "$*"
+}
+skip_or_fail() {
+    if is_ci; then
+        fail "$* (CI=true: missing prerequisites are failures)"
+        finish
+    fi
+    printf 'SKIP: %s\n' "$*"
+    exit 0
+}
+
+show_logs() {
+    local f
+    for f in "$LAB_DIR/dnsmasq.log" "$LAB_DIR/nginx-error.log" "$LAB_DIR/nginx-access.log"; do
+        [ -f "$f" ] || continue
+        printf -- '--- %s (last 20 lines) ---\n' "$f"
+        tail -n 20 "$f"
+    done
+}
+
+finish() {
+    if [ "$FAILS" -gt 0 ]; then
+        show_logs
+    fi
+    printf 'lab: %d passed, %d failed\n' "$PASSES" "$FAILS"
+    if [ "$FAILS" -gt 0 ]; then exit 1; fi
+    exit 0
+}
+
+# shellcheck disable=SC2329 # invoked by the EXIT trap
+cleanup() {
+    "$LAB" down >/dev/null 2>&1 || printf 'WARN: lab teardown failed\n' >&2
+    rm -rf "$OUT"
+}
+
+# --- prerequisites ---------------------------------------------------------------------------
+if [ "$(id -u)" -ne 0 ]; then
+    skip_or_fail "lab test needs root (ip netns)"
+fi
+for tool in ip nginx dnsmasq curl perl getent; do
+    if ! command -v "$tool" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$tool" ] && ! [ -x "/sbin/$tool" ]; then
+        skip_or_fail "lab test needs '$tool'"
+    fi
+done
+
+# One lab per machine: wait for another run (e.g. a developer's and CI's) to finish.
+exec 9>/tmp/wtc-lab.lock
+if command -v flock >/dev/null 2>&1 && ! flock -w 300 9; then
+    fail "another lab run holds /tmp/wtc-lab.lock for more than 300 s"
+    finish
+fi
+
+trap cleanup EXIT
+
+# Header/body helpers (perl is Essential on Debian). A response is "head CRLF CRLF body";
+# LF-only separators are accepted too.
+resp_head() { perl -0777 -ne 'if (/\A(.*?)\r?\n\r?\n/s) { print $1 } else { print $_ }' "$1"; }
+resp_body() { perl -0777 -ne 'print $1 if /\A.*?\r?\n\r?\n(.*)\z/s' "$1"; }
+status_line() { resp_head "$1" | head -n 1 | tr -d '\r'; }
+header() { resp_head "$1" | tr -d '\r' | awk -v n="$2" 'BEGIN { n = tolower(n) } { i = index($0, ":"); if (i && tolower(substr($0, 1, i - 1)) == n) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v); print v; exit } }'; }
+dns_queries() { grep -c "query\[[A-Z]*\] wetransfer.com from 192.0.2.2" "$LAB_DIR/dnsmasq.log" 2>/dev/null || true; }
+
+# --- 1. the lab itself, checked with real curl ------------------------------------------------
+if "$LAB" up >"$OUT/up.log" 2>&1; then
+    pass "lab up (namespaces wtc-srv/wtc-cli, dnsmasq, nginx)"
+else
+    cat "$OUT/up.log"
+    fail "lab up"
+    finish
+fi
+
+q0=$(dns_queries)
+if "$LAB" exec curl -sS -i --max-time 10 wetransfer.com >"$OUT/curl.out" 2>"$OUT/curl.err"; then
+    pass "curl -sS -i wetransfer.com ran inside wtc-cli"
+else
+    cat "$OUT/curl.err"
+    fail "curl -sS -i wetransfer.com inside wtc-cli (exit $?)"
+    finish
+fi
+curl_status=$(status_line "$OUT/curl.out")
+curl_location=$(header "$OUT/curl.out" location)
+if [ "$curl_status" = "HTTP/1.1 301 Moved Permanently" ]; then
+    pass "curl: status line '$curl_status'"
+else
+    fail "curl: status line '$curl_status', expected 'HTTP/1.1 301 Moved Permanently'"
+fi
+if [ "$curl_location" = "$EXPECT_LOCATION" ]; then
+    pass "curl: Location: $curl_location"
+else
+    fail "curl: Location '$curl_location', expected '$EXPECT_LOCATION'"
+fi
+resp_body "$OUT/curl.out" >"$OUT/curl.body"
+if grep -q '<title>301 Moved Permanently</title>' "$OUT/curl.body"; then
+    pass "curl: body is nginx's 301 page ($(wc -c <"$OUT/curl.body") bytes)"
+else
+    fail "curl: unexpected body"
+fi
+q1=$(dns_queries)
+if [ "$q1" -gt "$q0" ]; then
+    pass "curl's DNS queries reached the lab dnsmasq ($((q1 - q0)) logged from 192.0.2.2)"
+else
+    fail "curl resolved wetransfer.com without asking the lab dnsmasq"
+fi
+
+# --- 2. wtcurl against the same server --------------------------------------------------------
+if [ "${WTCURL_LAB_SKIP_WTCURL:-}" = "1" ]; then
+    printf 'SKIP: wtcurl part (WTCURL_LAB_SKIP_WTCURL=1)\n'
+    finish
+fi
+if [ ! -x "$WTCURL" ]; then
+    fail "wtcurl binary not found at $WTCURL (build it with 'cargo build', set WTCURL=path, or WTCURL_LAB_SKIP_WTCURL=1 to skip this part)"
+    finish
+fi
+
+set +e
+"$LAB" exec "$WTCURL" -i wetransfer.com --explain >"$OUT/wtcurl.out" 2>"$OUT/wtcurl.err" </dev/null
+wt_rc=$?
+set -e
+q2=$(dns_queries)
+if [ "$wt_rc" -eq 0 ]; then
+    pass "wtcurl -i wetransfer.com --explain exited 0"
+else
+    fail "wtcurl -i wetransfer.com --explain exited $wt_rc; stderr (last 20 lines):"
+    tail -n 20 "$OUT/wtcurl.err"
+fi
+wt_status=$(status_line "$OUT/wtcurl.out")
+wt_location=$(header "$OUT/wtcurl.out" location)
+if [ -n "$wt_status" ] && [ "$wt_status" = "$curl_status" ]; then
+    pass "wtcurl: status line matches curl ('$wt_status')"
+else
+    fail "wtcurl: status line '$wt_status' != curl's '$curl_status'"
+fi
+if [ "$wt_location" = "$curl_location" ]; then
+    pass "wtcurl: Location matches curl ($wt_location)"
+else
+    fail "wtcurl: Location '$wt_location' != curl's '$curl_location'"
+fi
+resp_body "$OUT/wtcurl.out" >"$OUT/wtcurl.body"
+if cmp -s "$OUT/curl.body" "$OUT/wtcurl.body"; then
+    pass "wtcurl: body bytes identical to curl's ($(wc -c <"$OUT/wtcurl.body") bytes)"
+else
+    fail "wtcurl: body differs from curl's ($(wc -c <"$OUT/wtcurl.body") vs $(wc -c <"$OUT/curl.body") bytes)"
+    diff <(od -c "$OUT/curl.body") <(od -c "$OUT/wtcurl.body") | head -n 20 || true
+fi
+if [ -s "$OUT/wtcurl.err" ]; then
+    pass "wtcurl: --explain wrote an explanation to stderr ($(wc -l <"$OUT/wtcurl.err") lines)"
+else
+    fail "wtcurl: --explain wrote nothing to stderr"
+fi
+if grep -qE '192\.0\.2\.1|2001:db8::1' "$OUT/wtcurl.err"; then
+    pass "wtcurl: explanation names the server address (192.0.2.1 or 2001:db8::1)"
+else
+    fail "wtcurl: explanation does not mention 192.0.2.1 or 2001:db8::1"
+fi
+if [ "$q2" -gt "$q1" ]; then
+    pass "wtcurl's DNS queries reached the lab dnsmasq ($((q2 - q1)) logged)"
+else
+    fail "wtcurl did not query the lab dnsmasq for wetransfer.com"
+fi
+
+finish

@@ -1,0 +1,388 @@
+//! Command-line flags, named as curl names them, and their validation into an engine request.
+
+use crate::dns::{Family, ResolverConfig, parse_server_list};
+use crate::engine::{ConnectTo, DEFAULT_MAX_REDIRS, Request, ResolveEntry};
+use crate::error::{Error, Label, Phase, Result};
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// wtcurl: does one HTTP request like curl, and with --explain tells, step by step, everything that happened.
+#[derive(Parser, Debug, Clone, Default)]
+#[command(name = "wtcurl", version, about, long_about = None, disable_help_flag = true)]
+pub struct Args {
+    /// The URL. No scheme means http://, as in curl.
+    #[arg(value_name = "URL", required_unless_present = "demo")]
+    pub url: Option<String>,
+
+    /// Explain every step (URL, DNS, TCP, request, response, close) with syscalls and timings, on stderr.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Run the offline demo: `wtcurl wetransfer.com --explain` against in-process stand-ins on loopback.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Write every event as one JSON object per line to FILE (schema in README).
+    #[arg(long, value_name = "FILE")]
+    pub trace_json: Option<PathBuf>,
+
+    /// Never colour the explanation (NO_COLOR is respected too).
+    #[arg(long)]
+    pub no_color: bool,
+
+    /// Print help.
+    #[arg(short = 'h', long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+
+    /// Request method to use.
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// Extra header, "Name: value"; "Name:" removes a default header, "Name;" sends it empty.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// User-Agent to send (default wtcurl/VERSION; "" sends none).
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub user_agent: Option<String>,
+
+    /// HTTP POST data (application/x-www-form-urlencoded); @FILE reads a file. Repeats join with '&'.
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    pub data: Vec<String>,
+
+    /// Fetch the headers only (HEAD).
+    #[arg(short = 'I', long = "head")]
+    pub head: bool,
+
+    /// Include the response headers in the output.
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+
+    /// Write the body to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Silent mode: no error messages.
+    #[arg(short = 's', long = "silent")]
+    pub silent: bool,
+
+    /// With -s, still show error messages.
+    #[arg(short = 'S', long = "show-error")]
+    pub show_error: bool,
+
+    /// Fail with exit code 22 on HTTP status 400 or more, printing no body.
+    #[arg(short = 'f', long = "fail")]
+    pub fail: bool,
+
+    /// Maximum time in seconds for the whole transfer.
+    #[arg(short = 'm', long = "max-time", value_name = "SECONDS")]
+    pub max_time: Option<f64>,
+
+    /// Maximum time in seconds for name resolution plus connect.
+    #[arg(long = "connect-timeout", value_name = "SECONDS")]
+    pub connect_timeout: Option<f64>,
+
+    /// Ask for a compressed response (gzip, deflate) and decode it.
+    #[arg(long)]
+    pub compressed: bool,
+
+    /// Follow redirects.
+    #[arg(short = 'L', long = "location")]
+    pub location: bool,
+
+    /// Maximum number of redirects to follow with -L.
+    #[arg(long = "max-redirs", value_name = "NUM", default_value_t = DEFAULT_MAX_REDIRS as i64, allow_negative_numbers = true)]
+    pub max_redirs: i64,
+
+    /// Server user and password, "user:password".
+    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
+
+    /// Show a curl-like verbose view on stderr.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+
+    /// Print variables after the transfer, like curl's -w ("%{http_code}\n"); @FILE reads the format.
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    pub write_out: Option<String>,
+
+    /// Use ADDR for HOST:PORT instead of resolving it ("HOST:PORT:ADDR[,ADDR]").
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
+    /// Connect to HOST2:PORT2 for requests to HOST1:PORT1 ("HOST1:PORT1:HOST2:PORT2").
+    #[arg(long = "connect-to", value_name = "HOST1:PORT1:HOST2:PORT2")]
+    pub connect_to: Vec<String>,
+
+    /// Use IPv4 addresses only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6 addresses only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// DNS servers to ask instead of resolv.conf's ("ADDR[:PORT][,ADDR[:PORT]]").
+    #[arg(long = "dns-servers", value_name = "ADDRS")]
+    pub dns_servers: Option<String>,
+
+    /// Hosts file to read (default /etc/hosts).
+    #[arg(long = "hosts-file", value_name = "FILE", default_value = "/etc/hosts")]
+    pub hosts_file: PathBuf,
+
+    /// resolv.conf to read (default /etc/resolv.conf).
+    #[arg(
+        long = "resolv-conf",
+        value_name = "FILE",
+        default_value = "/etc/resolv.conf"
+    )]
+    pub resolv_conf: PathBuf,
+
+    /// nsswitch.conf to read (default /etc/nsswitch.conf).
+    #[arg(
+        long = "nsswitch-conf",
+        value_name = "FILE",
+        default_value = "/etc/nsswitch.conf"
+    )]
+    pub nsswitch_conf: PathBuf,
+}
+
+fn usage(msg: String) -> Error {
+    Error::new(Phase::Setup, Label::BadUsage, msg).hint("see wtcurl --help")
+}
+
+fn seconds(flag: &str, v: Option<f64>) -> Result<Option<Duration>> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s >= 0.0 && s < 1e9 => {
+            Ok((s > 0.0).then(|| Duration::from_secs_f64(s)))
+        }
+        Some(s) => Err(usage(format!("{flag}: {s} is not a number of seconds"))),
+    }
+}
+
+fn parse_resolve(s: &str) -> Result<ResolveEntry> {
+    let bad = || usage(format!("--resolve {s:?}: expected HOST:PORT:ADDR[,ADDR…]"));
+    let (host, rest) = s.split_once(':').ok_or_else(bad)?;
+    let (port, addrs) = rest.split_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let addrs = addrs
+        .split(',')
+        .map(|a| {
+            a.trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| bad())?;
+    if host.is_empty() || addrs.is_empty() {
+        return Err(bad());
+    }
+    Ok(ResolveEntry {
+        host: host.to_ascii_lowercase(),
+        port,
+        addrs,
+    })
+}
+
+fn parse_connect_to(s: &str) -> Result<ConnectTo> {
+    let bad = || {
+        usage(format!(
+            "--connect-to {s:?}: expected HOST1:PORT1:HOST2:PORT2 (parts may be empty)"
+        ))
+    };
+    // IPv6 hosts are written in brackets; split on ':' outside brackets.
+    let mut parts = Vec::new();
+    let (mut depth, mut cur) = (0, String::new());
+    for c in s.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ':' if depth == 0 => {
+                parts.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    parts.push(cur);
+    if parts.len() != 4 {
+        return Err(bad());
+    }
+    let host = |p: &str| {
+        (!p.is_empty()).then(|| {
+            p.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase()
+        })
+    };
+    let port = |p: &str| -> Result<Option<u16>> {
+        if p.is_empty() {
+            Ok(None)
+        } else {
+            p.parse().map(Some).map_err(|_| bad())
+        }
+    };
+    Ok(ConnectTo {
+        host: host(&parts[0]),
+        port: port(&parts[1])?,
+        to_host: host(&parts[2]),
+        to_port: port(&parts[3])?,
+    })
+}
+
+fn read_data(items: &[String]) -> Result<Option<Vec<u8>>> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for (i, d) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        match d.strip_prefix('@') {
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|e| {
+                    Error::new(
+                        Phase::Setup,
+                        Label::ReadFailed,
+                        format!("Failed to open/read local data from file {path:?}: {e}"),
+                    )
+                    .hint("check the path after @")
+                })?;
+                // curl -d @file strips CR and LF.
+                out.extend(bytes.into_iter().filter(|b| *b != b'\r' && *b != b'\n'));
+            }
+            None => out.extend_from_slice(d.as_bytes()),
+        }
+    }
+    Ok(Some(out))
+}
+
+impl Args {
+    /// Validates the flags into an engine request.
+    pub fn to_request(&self) -> Result<Request> {
+        let url = self.url.clone().unwrap_or_default();
+        let mut req = Request::new(url);
+        req.method = self.method.clone();
+        req.head_only = self.head;
+        req.headers = self.headers.clone();
+        req.user_agent = self.user_agent.clone();
+        req.user = self.user.clone();
+        req.data = read_data(&self.data)?;
+        req.follow = self.location;
+        req.max_redirs = if self.max_redirs < 0 {
+            u32::MAX
+        } else {
+            self.max_redirs.min(u32::MAX as i64) as u32
+        };
+        req.fail = self.fail;
+        req.compressed = self.compressed;
+        req.include = self.include || self.head;
+        req.connect_timeout = seconds("--connect-timeout", self.connect_timeout)?;
+        req.max_time = seconds("--max-time", self.max_time)?;
+        req.resolve = self
+            .resolve
+            .iter()
+            .map(|s| parse_resolve(s))
+            .collect::<Result<_>>()?;
+        req.connect_to = self
+            .connect_to
+            .iter()
+            .map(|s| parse_connect_to(s))
+            .collect::<Result<_>>()?;
+        req.resolver = ResolverConfig {
+            hosts_path: self.hosts_file.clone(),
+            resolv_conf_path: self.resolv_conf.clone(),
+            nsswitch_path: self.nsswitch_conf.clone(),
+            servers_override: match &self.dns_servers {
+                Some(s) => {
+                    Some(parse_server_list(s).map_err(|e| usage(format!("--dns-servers: {e}")))?)
+                }
+                None => None,
+            },
+            family: if self.ipv4 {
+                Family::V4
+            } else if self.ipv6 {
+                Family::V6
+            } else {
+                Family::Any
+            },
+        };
+        Ok(req)
+    }
+
+    /// Whether errors are printed (curl: -s hides them unless -S).
+    pub fn show_errors(&self) -> bool {
+        !self.silent || self.show_error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("wtcurl").chain(v.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn curl_flags_map_to_the_request() {
+        let a = args(&[
+            "-sSfL",
+            "-X",
+            "PUT",
+            "-H",
+            "A: b",
+            "-d",
+            "x=1",
+            "-d",
+            "y=2",
+            "--max-redirs",
+            "3",
+            "http://h/",
+        ]);
+        let r = a.to_request().unwrap();
+        assert_eq!(r.method.as_deref(), Some("PUT"));
+        assert_eq!(r.data.as_deref(), Some(&b"x=1&y=2"[..]));
+        assert!(r.follow && r.fail);
+        assert_eq!(r.max_redirs, 3);
+        assert!(!a.show_errors() || a.show_error);
+    }
+
+    #[test]
+    fn resolve_and_connect_to_parse_like_curl() {
+        assert_eq!(
+            parse_resolve("example.com:80:127.0.0.1,::1").unwrap(),
+            ResolveEntry {
+                host: "example.com".into(),
+                port: 80,
+                addrs: vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()]
+            }
+        );
+        assert!(parse_resolve("example.com:x:1.2.3").is_err());
+        let c = parse_connect_to("example.com:80:[::1]:8080").unwrap();
+        assert_eq!(c.to_host.as_deref(), Some("::1"));
+        assert_eq!(c.to_port, Some(8080));
+        let any = parse_connect_to("::127.0.0.1:").unwrap();
+        assert_eq!((any.host, any.port, any.to_port), (None, None, None));
+    }
+
+    #[test]
+    fn bad_seconds_are_usage_errors() {
+        assert_eq!(seconds("-m", Some(-1.0)).unwrap_err().exit_code(), 2);
+        assert_eq!(
+            seconds("-m", Some(0.5)).unwrap(),
+            Some(Duration::from_millis(500))
+        );
+    }
+
+    #[test]
+    fn url_is_required_unless_demo() {
+        assert!(Args::try_parse_from(["wtcurl"]).is_err());
+        assert!(Args::try_parse_from(["wtcurl", "--demo"]).is_ok());
+    }
+}

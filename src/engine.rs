@@ -1,0 +1,431 @@
+//! The one orchestrator: URL -> DNS -> TCP -> request -> response -> close, hop after hop for -L.
+
+use crate::dns::{self, ResolverConfig};
+use crate::error::{Error, Label, Phase, Result};
+use crate::event::{AddressSource, Event, Tracer};
+use crate::exchange::{self, BodyUse, ExchangeSpec};
+use crate::http::redirect::{FollowInput, follow, location};
+use crate::http::request::{RequestParams, strip_for_other_host};
+use crate::http::response::ResponseHead;
+use crate::net;
+use crate::sys;
+use crate::target::{self, Target};
+use std::io::Write;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// curl's default for --max-redirs.
+pub const DEFAULT_MAX_REDIRS: u32 = 50;
+
+/// `--resolve HOST:PORT:ADDR[,ADDR…]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolveEntry {
+    pub host: String,
+    pub port: u16,
+    pub addrs: Vec<IpAddr>,
+}
+
+/// `--connect-to HOST1:PORT1:HOST2:PORT2`; empty parts match anything / keep the original.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectTo {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub to_host: Option<String>,
+    pub to_port: Option<u16>,
+}
+
+/// Everything the engine needs to do one curl-like transfer.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub url: String,
+    /// -X: the method string sent as is.
+    pub method: Option<String>,
+    /// -I: HEAD.
+    pub head_only: bool,
+    /// -H values in order.
+    pub headers: Vec<String>,
+    /// -A. `None` means `wtcurl/VERSION`; `Some("")` sends none.
+    pub user_agent: Option<String>,
+    /// -u user:password.
+    pub user: Option<String>,
+    /// -d data.
+    pub data: Option<Vec<u8>>,
+    pub follow: bool,
+    pub max_redirs: u32,
+    pub fail: bool,
+    pub compressed: bool,
+    /// -i (and -I): response heads go to the output too.
+    pub include: bool,
+    pub connect_timeout: Option<Duration>,
+    pub max_time: Option<Duration>,
+    pub resolver: ResolverConfig,
+    pub resolve: Vec<ResolveEntry>,
+    pub connect_to: Vec<ConnectTo>,
+}
+
+impl Request {
+    pub fn new(url: impl Into<String>) -> Self {
+        Request {
+            url: url.into(),
+            method: None,
+            head_only: false,
+            headers: Vec::new(),
+            user_agent: None,
+            user: None,
+            data: None,
+            follow: false,
+            max_redirs: DEFAULT_MAX_REDIRS,
+            fail: false,
+            compressed: false,
+            include: false,
+            connect_timeout: None,
+            max_time: None,
+            resolver: ResolverConfig::default(),
+            resolve: Vec::new(),
+            connect_to: Vec::new(),
+        }
+    }
+}
+
+/// The default User-Agent, as curl sends `curl/VERSION`.
+pub fn default_user_agent() -> String {
+    format!("wtcurl/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Runs the transfer, writing body bytes (and heads, with -i) to `out`. Emits `error` and `done` events.
+/// Returns curl's exit code.
+pub fn run(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> u8 {
+    let result = transfer(t, req, out);
+    let code = match &result {
+        Ok(()) => 0,
+        Err(e) => {
+            t.emit_error(e);
+            e.exit_code()
+        }
+    };
+    let at = t.now_us();
+    t.emit(Event::Done {
+        at_us: at,
+        exit_code: code,
+    });
+    code
+}
+
+fn phase(t: &mut Tracer, hop: u32, phase: Phase) {
+    let at = t.now_us();
+    t.emit(Event::Phase {
+        at_us: at,
+        hop,
+        phase,
+    });
+}
+
+fn emit_url(t: &mut Tracer, target: &Target) {
+    let at = t.now_us();
+    t.emit(Event::Url {
+        at_us: at,
+        input: target.input.clone(),
+        url: target.url.clone(),
+        scheme: target.scheme.clone(),
+        scheme_inferred: target.scheme_inferred,
+        host: target.host.clone(),
+        host_ascii: target.host_ascii.clone(),
+        port: target.port,
+        port_inferred: target.port_inferred,
+        target: target.path_and_query.clone(),
+        basic_auth_user: target.user.clone(),
+    });
+}
+
+/// The request of one hop: what changes from hop to hop under -L.
+struct HopRequest {
+    target: Target,
+    method: String,
+    body: Option<Vec<u8>>,
+    /// -X given: curl keeps sending that method after a switch to GET.
+    custom_method: bool,
+    /// Still the origin the user named (credentials and -H Authorization/Cookie/Host go only there).
+    same_origin: bool,
+}
+
+/// Where a hop's response sends us next.
+struct NextHop {
+    target: Target,
+    method: String,
+    keep_body: bool,
+}
+
+fn origin(t: &Target) -> (String, String, u16) {
+    (t.scheme.clone(), t.host_ascii.clone(), t.port)
+}
+
+fn transfer(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> Result<()> {
+    let started = Instant::now();
+    let deadline = req.max_time.map(|d| started + d);
+    phase(t, 0, Phase::Url);
+    let target = target::parse(&req.url)?;
+    emit_url(t, &target);
+    if target.scheme == "https" {
+        return Err(tls_unsupported());
+    }
+    let first_origin = origin(&target);
+    let method = if req.head_only {
+        "HEAD".to_string()
+    } else if let Some(m) = &req.method {
+        m.clone()
+    } else if req.data.is_some() {
+        "POST".to_string()
+    } else {
+        "GET".to_string()
+    };
+    let credentials = req
+        .user
+        .as_ref()
+        .map(|u| match u.split_once(':') {
+            Some((a, b)) => (a.to_string(), b.to_string()),
+            None => (u.clone(), String::new()),
+        })
+        .or_else(|| {
+            target
+                .user
+                .clone()
+                .map(|u| (u, target.password.clone().unwrap_or_default()))
+        });
+    let mut cur = HopRequest {
+        target,
+        method,
+        body: req.data.clone(),
+        custom_method: req.method.is_some(),
+        same_origin: true,
+    };
+
+    // Bounded by --max-redirs (50 by default, like curl).
+    for hop in 0u32.. {
+        let (resp, next) = hop_once(t, hop, req, &cur, credentials.as_ref(), deadline, out)?;
+        let Some(next) = next else {
+            if req.fail && resp.head.status >= 400 {
+                return Err(Error::new(
+                    Phase::Response,
+                    Label::HttpError,
+                    format!("The requested URL returned error: {}", resp.head.status),
+                )
+                .hint(
+                    "-f turns HTTP error statuses into exit code 22; drop -f to see the error body",
+                ));
+            }
+            return Ok(());
+        };
+        if hop >= req.max_redirs {
+            return Err(Error::new(Phase::Response, Label::TooManyRedirects, format!("Maximum ({}) redirects followed", req.max_redirs))
+                .hint("a redirect loop, or a long chain: raise --max-redirs, or look at the Location headers with -v"));
+        }
+        phase(t, hop + 1, Phase::Url);
+        emit_url(t, &next.target);
+        if next.target.scheme == "https" {
+            return Err(tls_unsupported());
+        }
+        cur = HopRequest {
+            same_origin: cur.same_origin && origin(&next.target) == first_origin,
+            target: next.target,
+            method: next.method,
+            body: if next.keep_body { cur.body } else { None },
+            custom_method: cur.custom_method,
+        };
+    }
+    unreachable!("the hop loop returns")
+}
+
+/// After a response: is it a redirect we follow? Emits the redirect event either way.
+fn decide_redirect(
+    t: &mut Tracer,
+    req: &Request,
+    hop: u32,
+    cur: &HopRequest,
+    head: &ResponseHead,
+) -> Result<Option<NextHop>> {
+    let Some(loc) = location(head)? else {
+        return Ok(None);
+    };
+    let next = cur.target.join(loc)?;
+    let f = follow(
+        head.status,
+        &FollowInput {
+            method: &cur.method,
+            has_body: cur.body.is_some(),
+            custom_method: cur.custom_method,
+        },
+    );
+    let at = t.now_us();
+    t.emit(Event::Redirect {
+        at_us: at,
+        hop,
+        status: head.status,
+        location: loc.to_string(),
+        to: next.url.clone(),
+        method: f.method.clone(),
+        followed: req.follow && hop < req.max_redirs,
+    });
+    Ok(req.follow.then_some(NextHop {
+        target: next,
+        method: f.method,
+        keep_body: f.keep_body,
+    }))
+}
+
+fn tls_unsupported() -> Error {
+    Error::new(
+        Phase::Tls,
+        Label::UnsupportedProtocol,
+        "Protocol \"https\" not supported",
+    )
+    .hint("this build of wtcurl speaks plain http:// only; TLS support is the next milestone")
+}
+
+/// Addresses for a host: literal, --resolve, or wtcurl's own resolver.
+fn addresses(
+    t: &mut Tracer,
+    req: &Request,
+    host: &str,
+    literal: Option<IpAddr>,
+    port: u16,
+    deadline: Option<Instant>,
+) -> Result<Vec<IpAddr>> {
+    let start = t.now_us();
+    let given = literal
+        .map(|ip| (vec![ip], AddressSource::Literal))
+        .or_else(|| {
+            req.resolve
+                .iter()
+                .find(|r| r.host.eq_ignore_ascii_case(host) && r.port == port)
+                .map(|r| (r.addrs.clone(), AddressSource::ResolveFlag))
+        });
+    match given {
+        Some((addrs, source)) => {
+            let at = t.now_us();
+            t.emit(Event::Resolved {
+                at_us: at,
+                host: host.to_string(),
+                source,
+                addresses: addrs.clone(),
+                elapsed_us: at - start,
+            });
+            Ok(addrs)
+        }
+        None => dns::resolve(t, &req.resolver, host, deadline),
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn hop_once(
+    t: &mut Tracer,
+    hop: u32,
+    req: &Request,
+    cur: &HopRequest,
+    credentials: Option<&(String, String)>,
+    deadline: Option<Instant>,
+    out: &mut dyn Write,
+) -> Result<(exchange::Exchange, Option<NextHop>)> {
+    let target = &cur.target;
+    let connect_deadline = earliest(deadline, req.connect_timeout.map(|d| Instant::now() + d));
+    // --connect-to changes where we connect, never the URL or the Host header.
+    let (conn_host, conn_port) = req
+        .connect_to
+        .iter()
+        .find(|c| {
+            c.host
+                .as_ref()
+                .is_none_or(|h| h.eq_ignore_ascii_case(&target.host_ascii))
+                && c.port.is_none_or(|p| p == target.port)
+        })
+        .map(|c| {
+            (
+                c.to_host.clone().unwrap_or(target.host_ascii.clone()),
+                c.to_port.unwrap_or(target.port),
+            )
+        })
+        .unwrap_or((target.host_ascii.clone(), target.port));
+    let literal = if conn_host == target.host_ascii {
+        target.ip
+    } else {
+        conn_host.parse().ok()
+    };
+
+    phase(t, hop, Phase::Dns);
+    let addrs = addresses(t, req, &conn_host, literal, conn_port, connect_deadline)?;
+
+    phase(t, hop, Phase::Tcp);
+    let conn =
+        net::connect(t, &conn_host, &addrs, conn_port, connect_deadline).map_err(|mut e| {
+            if e.label == Label::Timeout && deadline != connect_deadline {
+                e.hint = Some("--connect-timeout ran out before the TCP handshake finished".into());
+            }
+            e
+        })?;
+
+    phase(t, hop, Phase::Request);
+    let host_header = target.host_header();
+    let user_agent = req.user_agent.clone().unwrap_or_else(default_user_agent);
+    let headers = if cur.same_origin {
+        req.headers.clone()
+    } else {
+        strip_for_other_host(&req.headers)
+    };
+    let will_follow = |head: &ResponseHead| req.follow && matches!(location(head), Ok(Some(_)));
+    let body_use = |head: &ResponseHead| {
+        if will_follow(head) {
+            BodyUse::Discard
+        } else if req.fail && head.status >= 400 {
+            BodyUse::Skip
+        } else {
+            BodyUse::Output
+        }
+    };
+    let spec = ExchangeSpec {
+        hop,
+        request: RequestParams {
+            method: &cur.method,
+            target: &target.path_and_query,
+            host_header: &host_header,
+            basic_auth: credentials
+                .filter(|_| cur.same_origin)
+                .map(|(u, p)| (u.as_str(), p.as_str())),
+            user_agent: (!user_agent.is_empty()).then_some(user_agent.as_str()),
+            extra_headers: &headers,
+            body: cur.body.as_deref(),
+            accept_encoding: req.compressed,
+        },
+        include_headers: req.include,
+        decode: req.compressed,
+        deadline,
+        body_use: &body_use,
+    };
+    let result = exchange::run(t, conn.fd, &spec, out)
+        .and_then(|x| decide_redirect(t, req, hop, cur, &x.head).map(|next| (x, next)));
+
+    phase(t, hop, Phase::Close);
+    if let Ok(info) = sys::tcp_info(t, conn.fd) {
+        let at = t.now_us();
+        t.emit(Event::TcpInfo {
+            at_us: at,
+            fd: conn.fd.0,
+            when: "end".into(),
+            info,
+        });
+    }
+    let peer_closed = result.as_ref().map(|x| x.0.peer_closed).unwrap_or(false);
+    let _ = sys::close(t, conn.fd);
+    let at = t.now_us();
+    t.emit(Event::Closed {
+        at_us: at,
+        fd: conn.fd.0,
+        first_fin: if peer_closed { "server" } else { "client" }.into(),
+    });
+    result
+}

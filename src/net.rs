@@ -1,0 +1,450 @@
+//! TCP over recorded syscalls: Happy Eyeballs connect, send and receive with deadlines, TCP_INFO.
+
+use crate::error::{Error, Label, Phase, Result};
+use crate::event::{Event, TcpInfoView, Tracer};
+use crate::sys::{self, Fd, Interest, Kind};
+use nix::errno::Errno;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// How long the first address family gets before the other one is tried in parallel (RFC 8305, curl).
+pub const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(200);
+
+/// An established TCP connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Connection {
+    pub fd: Fd,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub info: TcpInfoView,
+}
+
+/// Milliseconds left until `deadline`, for poll. `None` means no deadline.
+pub fn remaining_ms(deadline: Option<Instant>) -> Option<u32> {
+    deadline.map(|d| {
+        let left = d.saturating_duration_since(Instant::now());
+        // Round up so a poll never returns early just before the deadline.
+        (left.as_micros().div_ceil(1000)).min(u32::MAX as u128) as u32
+    })
+}
+
+struct Attempt {
+    fd: Fd,
+    addr: SocketAddr,
+    started_us: u64,
+}
+
+/// Orders addresses as curl does: the first family is IPv6 when there is any IPv6 address.
+pub fn happy_eyeballs_order(addrs: &[IpAddr]) -> (Vec<IpAddr>, Vec<IpAddr>) {
+    let v6: Vec<IpAddr> = addrs.iter().copied().filter(IpAddr::is_ipv6).collect();
+    let v4: Vec<IpAddr> = addrs.iter().copied().filter(IpAddr::is_ipv4).collect();
+    if v6.is_empty() { (v4, v6) } else { (v6, v4) }
+}
+
+fn errno_text(e: Errno) -> String {
+    format!("{e:?} ({})", e.desc())
+}
+
+/// Starts one non-blocking connect. Returns the attempt if it is in progress or done.
+fn start(
+    t: &mut Tracer,
+    addr: SocketAddr,
+    failures: &mut Vec<(SocketAddr, Errno)>,
+) -> Option<(Attempt, bool)> {
+    let fd = match sys::socket(t, &addr, Kind::Stream) {
+        Ok(fd) => fd,
+        Err(e) => {
+            failures.push((addr, e));
+            return None;
+        }
+    };
+    let started_us = t.now_us();
+    t.emit(Event::ConnectAttempt {
+        at_us: started_us,
+        fd: fd.0,
+        addr,
+    });
+    match sys::connect(t, fd, &addr) {
+        Ok(()) => Some((
+            Attempt {
+                fd,
+                addr,
+                started_us,
+            },
+            true,
+        )),
+        Err(Errno::EINPROGRESS) => Some((
+            Attempt {
+                fd,
+                addr,
+                started_us,
+            },
+            false,
+        )),
+        Err(e) => {
+            fail(
+                t,
+                Attempt {
+                    fd,
+                    addr,
+                    started_us,
+                },
+                e,
+                failures,
+            );
+            None
+        }
+    }
+}
+
+fn fail(t: &mut Tracer, a: Attempt, e: Errno, failures: &mut Vec<(SocketAddr, Errno)>) {
+    let at = t.now_us();
+    t.emit(Event::ConnectResult {
+        at_us: at,
+        fd: a.fd.0,
+        addr: a.addr,
+        ok: false,
+        error: Some(errno_text(e)),
+        local: None,
+        elapsed_us: at - a.started_us,
+    });
+    let _ = sys::close(t, a.fd);
+    failures.push((a.addr, e));
+}
+
+fn connect_error(
+    host: &str,
+    port: u16,
+    failures: &[(SocketAddr, Errno)],
+    elapsed: Duration,
+) -> Error {
+    let ms = elapsed.as_millis();
+    let Some((addr, e)) = failures.last() else {
+        return Error::new(
+            Phase::Tcp,
+            Label::ConnectFailed,
+            format!("no address to connect to for {host}"),
+        );
+    };
+    let tried: Vec<String> = failures
+        .iter()
+        .map(|(a, e)| format!("{a}: {e:?}"))
+        .collect();
+    let (label, hint) = match e {
+        Errno::ECONNREFUSED => (
+            Label::ConnectRefused,
+            "nothing listens on that port: the kernel at the other end answered the SYN with RST",
+        ),
+        Errno::ENETUNREACH | Errno::EHOSTUNREACH | Errno::EADDRNOTAVAIL => (
+            Label::ConnectUnreachable,
+            "no route to that address: check `ip route get ADDR`, or try -4 / -6",
+        ),
+        _ => (
+            Label::ConnectFailed,
+            "see the errno; `ss -tn` shows the kernel's sockets",
+        ),
+    };
+    Error::new(
+        Phase::Tcp,
+        label,
+        format!(
+            "Failed to connect to {host} port {port} after {ms} ms: {} (last: {addr}; tried {})",
+            e.desc(),
+            tried.join(", ")
+        ),
+    )
+    .hint(hint)
+}
+
+/// Connects to one of `addrs` on `port`, Happy Eyeballs style; every attempt is an event.
+pub fn connect(
+    t: &mut Tracer,
+    host: &str,
+    addrs: &[IpAddr],
+    port: u16,
+    deadline: Option<Instant>,
+) -> Result<Connection> {
+    let began = Instant::now();
+    let (primary, secondary) = happy_eyeballs_order(addrs);
+    let mut primary = primary.into_iter().map(|ip| SocketAddr::new(ip, port));
+    let mut secondary = secondary
+        .into_iter()
+        .map(|ip| SocketAddr::new(ip, port))
+        .peekable();
+    let mut second_family_at = secondary.peek().map(|_| began + HAPPY_EYEBALLS_DELAY);
+    let mut pending: Vec<Attempt> = Vec::new();
+    let mut failures = Vec::new();
+    let mut winner: Option<Attempt> = None;
+
+    // Bounded: each iteration either starts an attempt, ends one, or waits on a timer or deadline.
+    'outer: loop {
+        if pending.is_empty() {
+            let next = primary.next().or_else(|| {
+                second_family_at = None;
+                secondary.next()
+            });
+            match next {
+                Some(addr) => {
+                    if let Some((a, done)) = start(t, addr, &mut failures) {
+                        if done {
+                            winner = Some(a);
+                            break 'outer;
+                        }
+                        pending.push(a);
+                    }
+                    continue;
+                }
+                None => break 'outer,
+            }
+        }
+        if let Some(at) = second_family_at
+            && Instant::now() >= at
+        {
+            second_family_at = None;
+            if let Some(addr) = secondary.next()
+                && let Some((a, done)) = start(t, addr, &mut failures)
+            {
+                if done {
+                    winner = Some(a);
+                    break 'outer;
+                }
+                pending.push(a);
+            }
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break 'outer;
+        }
+        let mut wait = remaining_ms(deadline);
+        if let Some(at) = second_family_at {
+            let until = remaining_ms(Some(at)).unwrap_or(0);
+            wait = Some(wait.map_or(until, |w| w.min(until)));
+        }
+        let set: Vec<(Fd, Interest)> = pending.iter().map(|a| (a.fd, Interest::Writable)).collect();
+        let ready = match sys::poll(t, &set, wait) {
+            Ok(r) => r,
+            Err(Errno::EINTR) => continue,
+            Err(e) => {
+                for a in pending.drain(..) {
+                    fail(t, a, e, &mut failures);
+                }
+                continue;
+            }
+        };
+        let mut still = Vec::new();
+        for (a, r) in pending.drain(..).zip(ready) {
+            if winner.is_some() || !r.any() {
+                still.push(a);
+                continue;
+            }
+            match sys::so_error(t, a.fd) {
+                Ok(0) => winner = Some(a),
+                Ok(code) => fail(t, a, Errno::from_raw(code), &mut failures),
+                Err(e) => fail(t, a, e, &mut failures),
+            }
+        }
+        pending = still;
+        if winner.is_some() {
+            break;
+        }
+        // An attempt that failed frees its family to try its next address.
+        if pending.is_empty() && second_family_at.is_some() {
+            continue;
+        }
+    }
+
+    // Losers of the race are closed, each recorded.
+    for a in pending.drain(..) {
+        let at = t.now_us();
+        t.emit(Event::ConnectResult {
+            at_us: at,
+            fd: a.fd.0,
+            addr: a.addr,
+            ok: false,
+            error: Some("abandoned: another address connected first".into()),
+            local: None,
+            elapsed_us: at - a.started_us,
+        });
+        let _ = sys::close(t, a.fd);
+    }
+    let Some(a) = winner else {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(Error::new(
+                Phase::Tcp,
+                Label::Timeout,
+                format!("Connection timed out after {} ms connecting to {host} port {port}", began.elapsed().as_millis()),
+            )
+            .hint("the SYN got no answer in time: a firewall may drop it; raise --connect-timeout or check the route"));
+        }
+        return Err(connect_error(host, port, &failures, began.elapsed()));
+    };
+    let local = sys::getsockname(t, a.fd).unwrap_or(SocketAddr::new(IpAddr::from([0, 0, 0, 0]), 0));
+    let peer = sys::getpeername(t, a.fd).unwrap_or(a.addr);
+    let info = sys::tcp_info(t, a.fd).unwrap_or_default();
+    let at = t.now_us();
+    t.emit(Event::ConnectResult {
+        at_us: at,
+        fd: a.fd.0,
+        addr: a.addr,
+        ok: true,
+        error: None,
+        local: Some(local),
+        elapsed_us: at - a.started_us,
+    });
+    t.emit(Event::TcpInfo {
+        at_us: t.now_us(),
+        fd: a.fd.0,
+        when: "after_connect".into(),
+        info,
+    });
+    Ok(Connection {
+        fd: a.fd,
+        peer,
+        local,
+        info,
+    })
+}
+
+fn timeout_error(phase: Phase, what: &str, received: u64) -> Error {
+    Error::new(
+        phase,
+        Label::Timeout,
+        format!("Operation timed out while {what} ({received} bytes received)"),
+    )
+    .hint("raise -m/--max-time, or check why the server is slow")
+}
+
+/// Sends all of `data`, polling for writability when the socket buffer is full.
+pub fn send_all(t: &mut Tracer, fd: Fd, mut data: &[u8], deadline: Option<Instant>) -> Result<()> {
+    while !data.is_empty() {
+        match sys::sendto(t, fd, data, None) {
+            Ok(n) => data = &data[n..],
+            Err(Errno::EAGAIN) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(timeout_error(Phase::Request, "sending the request", 0));
+                }
+                let _ = sys::poll(t, &[(fd, Interest::Writable)], remaining_ms(deadline));
+            }
+            Err(Errno::EINTR) => {}
+            Err(e) => {
+                return Err(Error::new(
+                    Phase::Request,
+                    Label::SendFailed,
+                    format!("sendto failed: {}", errno_text(e)),
+                )
+                .hint("the peer reset or closed the connection before the request was sent"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Waits for data and receives it: poll, then recvfrom. Returns 0 when the peer has closed.
+pub fn recv(
+    t: &mut Tracer,
+    fd: Fd,
+    buf: &mut [u8],
+    deadline: Option<Instant>,
+    received: u64,
+) -> Result<usize> {
+    loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(timeout_error(
+                Phase::Response,
+                "waiting for the response",
+                received,
+            ));
+        }
+        match sys::poll(t, &[(fd, Interest::Readable)], remaining_ms(deadline)) {
+            Ok(r) if !r[0].any() => continue,
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(recv_error(e)),
+        }
+        match sys::recvfrom(t, fd, buf, false) {
+            Ok((n, _)) => return Ok(n),
+            Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
+            Err(e) => return Err(recv_error(e)),
+        }
+    }
+}
+
+fn recv_error(e: Errno) -> Error {
+    Error::new(
+        Phase::Response,
+        Label::RecvFailed,
+        format!("Recv failure: {}", errno_text(e)),
+    )
+    .hint("the connection was reset: the server or a middlebox aborted it (RST)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::RealClock;
+    use crate::event::Recorder;
+    use std::net::TcpListener;
+
+    #[test]
+    fn ipv6_goes_first_when_present() {
+        let v4: IpAddr = "127.0.0.1".parse().unwrap();
+        let v6: IpAddr = "::1".parse().unwrap();
+        assert_eq!(happy_eyeballs_order(&[v4, v6]), (vec![v6], vec![v4]));
+        assert_eq!(happy_eyeballs_order(&[v4]), (vec![v4], vec![]));
+    }
+
+    #[test]
+    fn connects_and_reports_local_port() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let clock = RealClock::new();
+        let mut rec = Recorder::default();
+        let mut t = Tracer::new(&clock, &mut rec);
+        let c = connect(
+            &mut t,
+            "localhost",
+            &["127.0.0.1".parse().unwrap()],
+            port,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.peer.port(), port);
+        assert_ne!(c.local.port(), 0);
+        sys::close(&mut t, c.fd).unwrap();
+    }
+
+    #[test]
+    fn refused_everywhere_exits_7() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let clock = RealClock::new();
+        let mut rec = Recorder::default();
+        let mut t = Tracer::new(&clock, &mut rec);
+        let addrs: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap()];
+        let e = connect(&mut t, "h", &addrs, port, None).unwrap_err();
+        assert_eq!(e.label, Label::ConnectRefused);
+        assert_eq!(e.exit_code(), 7);
+        drop(t);
+        let attempts = rec
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::ConnectAttempt { .. }))
+            .count();
+        assert_eq!(attempts, 2, "both addresses tried");
+    }
+
+    #[test]
+    fn falls_back_to_second_family_after_failure() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let clock = RealClock::new();
+        let mut rec = Recorder::default();
+        let mut t = Tracer::new(&clock, &mut rec);
+        // ::1 on that port is (almost certainly) closed: refused, then IPv4 connects.
+        let addrs: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        let c = connect(&mut t, "h", &addrs, port, None).unwrap();
+        assert!(c.peer.is_ipv4());
+        sys::close(&mut t, c.fd).unwrap();
+    }
+}

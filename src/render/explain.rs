@@ -1,0 +1,662 @@
+//! `--explain`: the numbered, timed, human story of the run, streamed to stderr as events arrive.
+
+use crate::error::Phase;
+use crate::event::{AddressSource, Event, Observer};
+use crate::render::fmt::{escape_line, syscall_line, thousands, us};
+use crate::render::palette::Palette;
+use std::io::Write;
+
+/// Syscalls shown per body before the rest are summarised (the JSON trace keeps every one).
+const BODY_SYSCALLS_SHOWN: u32 = 4;
+
+/// Per-hop times for the waterfall (µs since start).
+#[derive(Clone, Debug, Default)]
+struct HopTimes {
+    url: String,
+    start: u64,
+    resolved: Option<u64>,
+    connected: Option<u64>,
+    request_start: Option<u64>,
+    request_written: Option<u64>,
+    first_byte: Option<u64>,
+    end: Option<u64>,
+}
+
+/// The streaming explanation renderer.
+pub struct Explain<W: Write> {
+    out: W,
+    p: Palette,
+    hop: u32,
+    step: u32,
+    in_body: bool,
+    body_syscalls: u32,
+    hidden_syscalls: u64,
+    hops: Vec<HopTimes>,
+    last_status: Option<u16>,
+}
+
+fn why(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Url => {
+            "the URL says which protocol, host, port and path to use; wtcurl reads it the way curl does."
+        }
+        Phase::Dns => {
+            "the kernel connects to addresses, not names: wtcurl asks the same sources, in the same order, as glibc's getaddrinfo would for curl."
+        }
+        Phase::Tcp => {
+            "HTTP runs over TCP. connect() on a non-blocking socket makes the kernel send a SYN and return at once; poll() waits for the SYN-ACK, and SO_ERROR says how it ended."
+        }
+        Phase::Tls => "TLS would encrypt the connection; plain http:// has none.",
+        Phase::Request => {
+            "HTTP/1.1 is text: a request line, header lines, and an empty line. wtcurl writes it with sendto()."
+        }
+        Phase::Response => {
+            "the server's answer arrives as bytes in the socket's receive queue; poll() waits for them and recvfrom() copies them out."
+        }
+        Phase::Close => {
+            "the transfer is over; close() releases the socket and the kernel ends the TCP connection with a FIN."
+        }
+        Phase::Setup | Phase::Output => "",
+    }
+}
+
+fn title(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Url => "URL",
+        Phase::Dns => "DNS: from name to address",
+        Phase::Tcp => "TCP: connect",
+        Phase::Tls => "TLS",
+        Phase::Request => "HTTP request",
+        Phase::Response => "HTTP response",
+        Phase::Close => "Close",
+        Phase::Setup => "Setup",
+        Phase::Output => "Output",
+    }
+}
+
+impl<W: Write> Explain<W> {
+    pub fn new(out: W, palette: Palette) -> Self {
+        Explain {
+            out,
+            p: palette,
+            hop: 0,
+            step: 0,
+            in_body: false,
+            body_syscalls: 0,
+            hidden_syscalls: 0,
+            hops: Vec::new(),
+            last_status: None,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn line(&mut self, text: &str) {
+        let _ = writeln!(self.out, "{text}");
+    }
+
+    fn note(&mut self, text: &str) {
+        let t = self.p.paint(self.p.note, text);
+        self.line(&format!("   {t}"));
+    }
+
+    fn stamp(&self, at: u64, dur: Option<u64>) -> String {
+        let text = match dur {
+            Some(d) => format!("@ {:>11} {:>13}", us(at), format!("(+{})", us(d))),
+            None => format!("@ {:>11}", us(at)),
+        };
+        self.p.paint(self.p.dim, &text)
+    }
+
+    fn hop_mut(&mut self) -> Option<&mut HopTimes> {
+        self.hops.last_mut()
+    }
+
+    fn flush_hidden(&mut self) {
+        if self.hidden_syscalls > 0 {
+            let n = self.hidden_syscalls;
+            self.hidden_syscalls = 0;
+            let t = format!(
+                "… {} more poll/recvfrom calls not listed (--trace-json has every one)",
+                thousands(n)
+            );
+            let t = self.p.paint(self.p.dim, &t);
+            self.line(&format!("   {t}"));
+        }
+    }
+
+    fn phase(&mut self, at: u64, hop: u32, phase: Phase) {
+        if phase == Phase::Url {
+            self.hops.push(HopTimes {
+                start: at,
+                ..Default::default()
+            });
+            if hop > 0 {
+                self.line("");
+                let h = self.p.paint(
+                    self.p.heading,
+                    &format!("════ hop {} (redirect {hop}) ════", hop + 1),
+                );
+                self.line(&h);
+            }
+        }
+        if phase == Phase::Request
+            && let Some(h) = self.hop_mut()
+        {
+            h.request_start = Some(at);
+        }
+        self.hop = hop;
+        self.step += 1;
+        let head = format!("── {}. {} ", self.step, title(phase));
+        let pad = 60usize.saturating_sub(head.chars().count());
+        let head = format!("{head}{}", "─".repeat(pad));
+        let head = self.p.paint(self.p.heading, &head);
+        let stamp = self.stamp(at, None);
+        self.line("");
+        self.line(&format!("{head} {stamp}"));
+        self.note(&format!("why: {}", why(phase)));
+    }
+
+    fn waterfall(&mut self, total: u64) {
+        self.line("");
+        let h = self
+            .p
+            .paint(self.p.heading, &format!("── Waterfall {}", "─".repeat(48)));
+        self.line(&h);
+        let hops = self.hops.clone();
+        let width = 32u64;
+        let scale = |t: u64| {
+            if total == 0 {
+                0
+            } else {
+                (t * width / total).min(width)
+            }
+        };
+        let n = hops.len();
+        for (i, h) in hops.iter().enumerate() {
+            if n > 1 {
+                self.line(&format!("   hop {}: {}", i + 1, h.url));
+            }
+            let end = h.end.unwrap_or(total);
+            let resolved = h.resolved.unwrap_or(end);
+            let connected = h.connected.unwrap_or(resolved.max(h.start));
+            let pre = h.request_start.unwrap_or(connected);
+            let written = h.request_written.unwrap_or(pre);
+            let first = h.first_byte.unwrap_or(written);
+            let rows: [(&str, u64, u64, &str); 6] = [
+                ("DNS", h.start, resolved, "time_namelookup"),
+                ("TCP connect", resolved, connected, "time_connect"),
+                ("TLS", connected, connected, "time_appconnect (none: http)"),
+                ("request sent", pre, written, "time_pretransfer at start"),
+                ("waiting (TTFB)", written, first, "time_starttransfer"),
+                ("transfer", first, end, "time_total"),
+            ];
+            for (name, from, to, curl) in rows {
+                let (from, to) = (from.min(to), to);
+                let a = scale(from);
+                let b = scale(to).max(a + u64::from(to > from));
+                let bar = format!(
+                    "{}{}{}",
+                    " ".repeat(a as usize),
+                    "█".repeat((b - a) as usize),
+                    " ".repeat((width - b.min(width)) as usize)
+                );
+                let bar = self.p.paint(self.p.ok, &bar);
+                let curl = self.p.paint(self.p.dim, curl);
+                self.line(&format!(
+                    "   {name:<15}|{bar}| {:>12}  @ {:>12}  {curl}",
+                    us(to - from),
+                    us(to)
+                ));
+            }
+        }
+    }
+}
+
+impl<W: Write> Observer for Explain<W> {
+    fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::TraceStart { pid, .. } => {
+                let h = self.p.paint(self.p.heading, "wtcurl --explain");
+                self.line(&format!("{h}: what happened, step by step (pid {pid})"));
+                self.note("every line is something wtcurl did or saw; @ is µs since start, (+) how long it took.");
+            }
+            Event::Phase { at_us, hop, phase } => self.phase(*at_us, *hop, *phase),
+            Event::Url {
+                input,
+                url,
+                scheme_inferred,
+                port,
+                port_inferred,
+                host,
+                host_ascii,
+                target,
+                basic_auth_user,
+                ..
+            } => {
+                if let Some(h) = self.hop_mut() {
+                    h.url = url.clone();
+                }
+                self.line(&format!("   {input:?} → {url}"));
+                if *scheme_inferred {
+                    self.note("no scheme given: like curl, wtcurl assumes http://");
+                }
+                if *port_inferred {
+                    self.note(&format!("no port given: {port} is the scheme's default"));
+                }
+                if host != host_ascii {
+                    self.note(&format!("{host} is an internationalised name; DNS and the Host header use its punycode form {host_ascii}"));
+                }
+                if let Some(u) = basic_auth_user {
+                    self.note(&format!(
+                        "credentials for user {u:?} become an Authorization: Basic header"
+                    ));
+                }
+                self.line(&format!(
+                    "   request target {target:?}, host {host_ascii}, port {port}"
+                ));
+            }
+            Event::Syscall(s) => {
+                if self.in_body {
+                    self.body_syscalls += 1;
+                    if self.body_syscalls > BODY_SYSCALLS_SHOWN {
+                        self.hidden_syscalls += 1;
+                        return;
+                    }
+                }
+                let stamp = self.stamp(s.end_us, Some(s.end_us.saturating_sub(s.start_us)));
+                let call = syscall_line(s);
+                let call = if s.errno.is_some() && s.errno.as_deref() != Some("EINPROGRESS") {
+                    self.p.paint(self.p.bad, &call)
+                } else {
+                    self.p.paint(self.p.syscall, &call)
+                };
+                self.line(&format!("   {stamp}  {call}"));
+            }
+            Event::Nsswitch {
+                path,
+                found,
+                sources,
+                consulted,
+                not_consulted,
+                ..
+            } => {
+                if *found {
+                    self.line(&format!("   {path}: hosts: {}", sources.join(" ")));
+                } else {
+                    self.line(&format!(
+                        "   {path}: not found; glibc's default order applies: {}",
+                        sources.join(" ")
+                    ));
+                }
+                self.note(&format!("wtcurl consults: {}", consulted.join(", ")));
+                if !not_consulted.is_empty() {
+                    self.note(&format!(
+                        "not consulted by wtcurl (glibc would ask these modules): {}",
+                        not_consulted.join(", ")
+                    ));
+                }
+            }
+            Event::HostsLookup {
+                path,
+                name,
+                addresses,
+                line,
+                ..
+            } => match (addresses.is_empty(), line) {
+                (true, _) => self.line(&format!("   {path}: no entry for {name}")),
+                (false, Some(l)) => {
+                    self.line(&format!("   {path}:{l}: {name} → {}", join_ips(addresses)))
+                }
+                (false, None) => self.line(&format!("   {path}: {name} → {}", join_ips(addresses))),
+            },
+            Event::ResolvConf {
+                path,
+                found,
+                nameservers,
+                search,
+                ndots,
+                timeout_s,
+                attempts,
+                rotate,
+                overridden_by,
+                ..
+            } => {
+                let ns: Vec<String> = nameservers.iter().map(|s| s.to_string()).collect();
+                let state = if *found {
+                    ""
+                } else {
+                    " (not found: glibc defaults)"
+                };
+                self.line(&format!("   {path}{state}: nameservers {}", ns.join(", ")));
+                let search = if search.is_empty() {
+                    "none".to_string()
+                } else {
+                    search.join(" ")
+                };
+                self.note(&format!(
+                    "search {search}; ndots {ndots}; timeout {timeout_s} s; attempts {attempts}{}",
+                    if *rotate { "; rotate" } else { "" }
+                ));
+                if let Some(by) = overridden_by {
+                    self.note(&format!("the nameservers are replaced by {by}"));
+                }
+            }
+            Event::DnsQuery {
+                server,
+                transport,
+                id,
+                qname,
+                qtype,
+                flags,
+                size,
+                attempt,
+                ..
+            } => {
+                let t = self.p.paint(self.p.wire_out, "→ query ");
+                self.line(&format!(
+                    "   {t} id 0x{id:04x}  {qtype} {qname}  flags [{flags}]  {size} bytes to {server} over {transport} (try {attempt})"
+                ));
+            }
+            Event::DnsAnswer {
+                transport,
+                id,
+                qtype,
+                rcode,
+                flags,
+                size,
+                records,
+                cname_chain,
+                elapsed_us,
+                ..
+            } => {
+                let t = self.p.paint(self.p.wire_in, "← answer");
+                self.line(&format!(
+                    "   {t} id 0x{id:04x}  {qtype} {rcode}  flags [{flags}]  {size} bytes over {transport}, {} after the query",
+                    us(*elapsed_us)
+                ));
+                for r in records {
+                    self.line(&format!(
+                        "              {}  TTL {}  {}  {}",
+                        r.name, r.ttl, r.rtype, r.data
+                    ));
+                }
+                if cname_chain.len() > 1 {
+                    self.note(&format!("CNAME chain: {}", cname_chain.join(" → ")));
+                }
+            }
+            Event::DnsIgnored { server, reason, .. } => {
+                let t = self.p.paint(
+                    self.p.bad,
+                    &format!("ignored a message from {server}: {reason}"),
+                );
+                self.line(&format!("   {t}"));
+            }
+            Event::Resolved {
+                at_us,
+                host,
+                source,
+                addresses,
+                elapsed_us,
+            } => {
+                if let Some(h) = self.hop_mut() {
+                    h.resolved = Some(*at_us);
+                }
+                let from = match source {
+                    AddressSource::Literal => {
+                        "the URL: it is already an address, nothing to resolve"
+                    }
+                    AddressSource::ResolveFlag => "--resolve: no lookup made",
+                    AddressSource::Hosts => "the hosts file",
+                    AddressSource::Dns => "DNS",
+                };
+                let ok = self
+                    .p
+                    .paint(self.p.ok, &format!("= {host} → {}", join_ips(addresses)));
+                self.line(&format!("   {ok}  (from {from}) in {}", us(*elapsed_us)));
+            }
+            Event::ConnectAttempt { fd, addr, .. } => {
+                self.line(&format!("   trying {addr} on fd {fd}"));
+            }
+            Event::ConnectResult {
+                at_us,
+                fd,
+                addr,
+                ok,
+                error,
+                local,
+                elapsed_us,
+            } => {
+                if *ok {
+                    if let Some(h) = self.hop_mut() {
+                        h.connected = Some(*at_us);
+                    }
+                    let local = local.map(|l| l.to_string()).unwrap_or_default();
+                    let t = self
+                        .p
+                        .paint(self.p.ok, &format!("= connected to {addr} from {local}"));
+                    self.line(&format!(
+                        "   {t} on fd {fd} in {} (the SYN, SYN-ACK, ACK round trip)",
+                        us(*elapsed_us)
+                    ));
+                    self.note("the local port is the ephemeral port the kernel picked (getsockname shows it)");
+                } else {
+                    let t = self.p.paint(
+                        self.p.bad,
+                        &format!("✗ {addr}: {}", error.clone().unwrap_or_default()),
+                    );
+                    self.line(&format!("   {t} after {}", us(*elapsed_us)));
+                }
+            }
+            Event::TcpInfo { when, info, .. } => {
+                let w = if when == "end" {
+                    "at the end"
+                } else {
+                    "after connect"
+                };
+                self.line(&format!(
+                    "   TCP_INFO {w}: rtt {} (var {}), mss send {} / recv {}, cwnd {} segments, retransmits {}, segments out {} in {}, bytes acked {} received {}",
+                    us(u64::from(info.rtt_us)),
+                    us(u64::from(info.rttvar_us)),
+                    info.snd_mss,
+                    info.rcv_mss,
+                    info.snd_cwnd,
+                    info.total_retrans,
+                    info.segs_out,
+                    info.segs_in,
+                    thousands(info.bytes_acked),
+                    thousands(info.bytes_received)
+                ));
+            }
+            Event::RequestWritten {
+                at_us,
+                head,
+                head_bytes,
+                body_bytes,
+                ..
+            } => {
+                if let Some(h) = self.hop_mut() {
+                    h.request_written = Some(*at_us);
+                }
+                for l in head.lines() {
+                    let t = self.p.paint(self.p.wire_out, &format!("> {l}"));
+                    self.line(&format!("   {t}"));
+                }
+                let body = if *body_bytes > 0 {
+                    format!(" + {body_bytes} bytes of body")
+                } else {
+                    String::new()
+                };
+                self.line(&format!(
+                    "   request written: {head_bytes} bytes of head{body}"
+                ));
+            }
+            Event::FirstByte { at_us } => {
+                if let Some(h) = self.hop_mut() {
+                    h.first_byte = Some(*at_us);
+                }
+                let since = self
+                    .hops
+                    .last()
+                    .and_then(|h| h.request_written)
+                    .map(|w| at_us.saturating_sub(w))
+                    .unwrap_or(0);
+                self.line(&format!("   first response byte {} after the request was written (the server's think time plus one round trip)", us(since)));
+            }
+            Event::Interim { status, reason, .. } => {
+                self.line(&format!(
+                    "   < interim response {status} {reason}: skipped, the final response follows"
+                ));
+            }
+            Event::ResponseHead {
+                version,
+                status,
+                reason,
+                headers,
+                head_bytes,
+                framing,
+                content_length,
+                ..
+            } => {
+                self.last_status = Some(*status);
+                let t = self
+                    .p
+                    .paint(self.p.wire_in, &format!("< {version} {status} {reason}"));
+                self.line(&format!("   {t}"));
+                for (k, v) in headers {
+                    let t = self.p.paint(
+                        self.p.wire_in,
+                        &format!("< {k}: {}", escape_line(v.as_bytes(), 120)),
+                    );
+                    self.line(&format!("   {t}"));
+                }
+                let how = match (framing.as_str(), content_length) {
+                    ("content-length", Some(n)) => format!("Content-Length says {n} bytes follow"),
+                    ("chunked", _) => {
+                        "chunked: the body comes in size-prefixed chunks ending with a 0 chunk"
+                            .into()
+                    }
+                    ("close", _) => {
+                        "no length given: the body ends when the server closes the connection"
+                            .into()
+                    }
+                    _ => "no body for this response (HEAD, 1xx, 204 or 304)".into(),
+                };
+                self.line(&format!("   head: {head_bytes} bytes; body: {how}"));
+                self.in_body = true;
+                self.body_syscalls = 0;
+            }
+            Event::BodyDone {
+                wire_bytes,
+                body_bytes,
+                recv_calls,
+                chunks,
+                trailers,
+                ..
+            } => {
+                self.flush_hidden();
+                self.in_body = false;
+                let chunks = if *chunks > 0 {
+                    format!(", {chunks} chunks")
+                } else {
+                    String::new()
+                };
+                self.line(&format!(
+                    "   body: {} bytes delivered from {} bytes on the wire{chunks}; {recv_calls} recvfrom calls for this response",
+                    thousands(*body_bytes),
+                    thousands(*wire_bytes)
+                ));
+                for (k, v) in trailers {
+                    self.line(&format!("   trailer {k}: {v}"));
+                }
+            }
+            Event::Redirect {
+                status,
+                location,
+                to,
+                method,
+                followed,
+                ..
+            } => {
+                if *followed {
+                    self.line(&format!("   {status} redirect: Location {location:?} → {to}; -L follows it with {method}"));
+                } else {
+                    self.line(&format!("   {status} redirect to {to}"));
+                    self.note("curl does not follow redirects without -L, and neither does wtcurl: the 3xx response is the result");
+                }
+            }
+            Event::Closed {
+                at_us,
+                fd,
+                first_fin,
+            } => {
+                self.flush_hidden();
+                self.in_body = false;
+                if let Some(h) = self.hop_mut() {
+                    h.end = Some(*at_us);
+                }
+                if first_fin == "server" {
+                    self.line(&format!("   fd {fd} closed; the server had already closed its side (recvfrom returned 0: its FIN came first)"));
+                    self.note("inferred from TCP's rules: the server, which closed first, holds TIME_WAIT; wtcurl's close answers with its own FIN");
+                } else {
+                    self.line(&format!(
+                        "   fd {fd} closed by wtcurl while the connection was still open"
+                    ));
+                    self.note("inferred from TCP's rules: wtcurl's FIN goes first, so this host holds TIME_WAIT (60 s on Linux)");
+                }
+            }
+            Event::Error {
+                phase,
+                label,
+                message,
+                hint,
+                exit_code,
+                ..
+            } => {
+                self.flush_hidden();
+                let t = self.p.paint(
+                    self.p.bad,
+                    &format!(
+                        "✗ failed in {} [{}]: {message}",
+                        phase.as_str(),
+                        label.as_str()
+                    ),
+                );
+                self.line("");
+                self.line(&format!("   {t}"));
+                if let Some(h) = hint {
+                    self.note(&format!("hint: {h}"));
+                }
+                self.line(&format!(
+                    "   exit code {exit_code} (curl's code for this failure)"
+                ));
+            }
+            Event::Done { at_us, exit_code } => {
+                if let Some(h) = self.hop_mut()
+                    && h.end.is_none()
+                {
+                    h.end = Some(*at_us);
+                }
+                self.waterfall(*at_us);
+                let status = self
+                    .last_status
+                    .map(|s| format!("HTTP {s}, "))
+                    .unwrap_or_default();
+                self.line(&format!(
+                    "   total {}: {status}exit {exit_code}",
+                    us(*at_us)
+                ));
+                let _ = self.out.flush();
+            }
+        }
+    }
+}
+
+fn join_ips(a: &[std::net::IpAddr]) -> String {
+    a.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

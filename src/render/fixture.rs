@@ -1,0 +1,189 @@
+//! A recorded plain-HTTP run (DNS over UDP, connect, 301, close) as events, for snapshot tests.
+
+use crate::error::{Label, Phase};
+use crate::event::{AddressSource, DnsRecord, Event, SyscallRecord, TcpInfoView};
+use serde_json::json;
+
+fn sys(
+    name: &'static str,
+    fd: i32,
+    ret: i64,
+    errno: Option<&str>,
+    t: u64,
+    args: serde_json::Value,
+) -> Event {
+    Event::Syscall(SyscallRecord {
+        name,
+        fd: Some(fd),
+        ret,
+        errno: errno.map(str::to_string),
+        start_us: t,
+        end_us: t + 7,
+        args,
+    })
+}
+
+/// `wtcurl wetransfer.com` against the demo stand-ins, as a fixed event list.
+pub fn plain_http_301() -> Vec<Event> {
+    let dns: std::net::SocketAddr = "127.0.0.1:5353".parse().unwrap();
+    let web: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+    let local: std::net::SocketAddr = "127.0.0.1:43210".parse().unwrap();
+    let info = TcpInfoView {
+        state: 1,
+        rtt_us: 45,
+        rttvar_us: 22,
+        snd_mss: 32768,
+        rcv_mss: 536,
+        snd_cwnd: 10,
+        ..Default::default()
+    };
+    vec![
+        Event::TraceStart { schema: 1, epoch_us: 1_700_000_000_000_000, pid: 4242 },
+        Event::Phase { at_us: 10, hop: 0, phase: Phase::Url },
+        Event::Url {
+            at_us: 20,
+            input: "wetransfer.com".into(),
+            url: "http://wetransfer.com/".into(),
+            scheme: "http".into(),
+            scheme_inferred: true,
+            host: "wetransfer.com".into(),
+            host_ascii: "wetransfer.com".into(),
+            port: 80,
+            port_inferred: true,
+            target: "/".into(),
+            basic_auth_user: None,
+        },
+        Event::Phase { at_us: 30, hop: 0, phase: Phase::Dns },
+        Event::Nsswitch {
+            at_us: 40,
+            path: "/etc/nsswitch.conf".into(),
+            found: true,
+            sources: vec!["files".into(), "mdns4_minimal".into(), "dns".into()],
+            consulted: vec!["files".into(), "dns".into()],
+            not_consulted: vec!["mdns4_minimal".into()],
+        },
+        Event::HostsLookup { at_us: 50, path: "/etc/hosts".into(), name: "wetransfer.com".into(), addresses: vec![], line: None },
+        Event::ResolvConf {
+            at_us: 60,
+            path: "/etc/resolv.conf".into(),
+            found: true,
+            nameservers: vec![dns],
+            search: vec![],
+            ndots: 1,
+            timeout_s: 5,
+            attempts: 2,
+            rotate: false,
+            overridden_by: Some("--dns-servers".into()),
+        },
+        sys("socket", 3, 3, None, 70, json!({"domain": "AF_INET", "type": "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0})),
+        sys("sendto", 3, 32, None, 80, json!({"len": 32, "flags": "0", "to": "127.0.0.1:5353"})),
+        Event::DnsQuery {
+            at_us: 90,
+            server: dns,
+            transport: "udp".into(),
+            id: 0xbeef,
+            qname: "wetransfer.com.".into(),
+            qtype: "A".into(),
+            flags: "rd".into(),
+            size: 32,
+            attempt: 1,
+        },
+        sys("poll", 3, 1, None, 100, json!({"fds": [{"fd": 3, "events": "POLLIN", "revents": "POLLIN"}], "timeout_ms": 5000})),
+        sys("recvfrom", 3, 48, None, 300, json!({"len": 65535, "from": "127.0.0.1:5353"})),
+        Event::DnsAnswer {
+            at_us: 310,
+            server: dns,
+            transport: "udp".into(),
+            id: 0xbeef,
+            qname: "wetransfer.com.".into(),
+            qtype: "A".into(),
+            rcode: "NOERROR".into(),
+            flags: "qr aa rd ra".into(),
+            size: 48,
+            records: vec![DnsRecord { name: "wetransfer.com.".into(), rtype: "A".into(), ttl: 60, data: "127.0.0.1".into() }],
+            cname_chain: vec![],
+            elapsed_us: 220,
+        },
+        sys("close", 3, 0, None, 320, json!({})),
+        Event::Resolved { at_us: 330, host: "wetransfer.com".into(), source: AddressSource::Dns, addresses: vec!["127.0.0.1".parse().unwrap()], elapsed_us: 300 },
+        Event::Phase { at_us: 340, hop: 0, phase: Phase::Tcp },
+        sys("socket", 3, 3, None, 350, json!({"domain": "AF_INET", "type": "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0})),
+        Event::ConnectAttempt { at_us: 360, fd: 3, addr: web },
+        sys("connect", 3, -1, Some("EINPROGRESS"), 370, json!({"addr": "127.0.0.1:8080"})),
+        sys("poll", 3, 1, None, 380, json!({"fds": [{"fd": 3, "events": "POLLOUT", "revents": "POLLOUT"}], "timeout_ms": -1})),
+        sys("getsockopt", 3, 0, None, 390, json!({"level": "SOL_SOCKET", "optname": "SO_ERROR", "value": 0})),
+        sys("getsockname", 3, 0, None, 400, json!({"addr": "127.0.0.1:43210"})),
+        sys("getpeername", 3, 0, None, 410, json!({"addr": "127.0.0.1:8080"})),
+        sys("getsockopt", 3, 0, None, 420, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 232})),
+        Event::ConnectResult { at_us: 430, fd: 3, addr: web, ok: true, error: None, local: Some(local), elapsed_us: 70 },
+        Event::TcpInfo { at_us: 440, fd: 3, when: "after_connect".into(), info },
+        Event::Phase { at_us: 450, hop: 0, phase: Phase::Request },
+        sys("sendto", 3, 78, None, 460, json!({"len": 78, "flags": "MSG_NOSIGNAL", "to": null})),
+        Event::RequestWritten {
+            at_us: 470,
+            fd: 3,
+            head: "GET / HTTP/1.1\r\nHost: wetransfer.com\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\n".into(),
+            head_bytes: 78,
+            body_bytes: 0,
+        },
+        Event::Phase { at_us: 480, hop: 0, phase: Phase::Response },
+        sys("poll", 3, 1, None, 490, json!({"fds": [{"fd": 3, "events": "POLLIN", "revents": "POLLIN"}], "timeout_ms": -1})),
+        sys("recvfrom", 3, 300, None, 600, json!({"len": 65536, "from": null})),
+        Event::FirstByte { at_us: 610 },
+        Event::ResponseHead {
+            at_us: 620,
+            version: "HTTP/1.1".into(),
+            status: 301,
+            reason: "Moved Permanently".into(),
+            headers: vec![("Content-Length".into(), "138".into()), ("Location".into(), "https://wetransfer.com/".into())],
+            head_bytes: 162,
+            framing: "content-length".into(),
+            content_length: Some(138),
+            encoding: None,
+        },
+        Event::BodyDone { at_us: 630, wire_bytes: 138, body_bytes: 138, recv_calls: 1, chunks: 0, trailers: vec![] },
+        Event::Redirect {
+            at_us: 640,
+            hop: 0,
+            status: 301,
+            location: "https://wetransfer.com/".into(),
+            to: "https://wetransfer.com/".into(),
+            method: "GET".into(),
+            followed: false,
+        },
+        Event::Phase { at_us: 650, hop: 0, phase: Phase::Close },
+        sys("getsockopt", 3, 0, None, 660, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 232})),
+        Event::TcpInfo { at_us: 670, fd: 3, when: "end".into(), info },
+        sys("close", 3, 0, None, 680, json!({})),
+        Event::Closed { at_us: 690, fd: 3, first_fin: "client".into() },
+        Event::Done { at_us: 700, exit_code: 0 },
+    ]
+}
+
+/// A run that fails in DNS with NXDOMAIN.
+pub fn nxdomain() -> Vec<Event> {
+    vec![
+        Event::TraceStart {
+            schema: 1,
+            epoch_us: 1_700_000_000_000_000,
+            pid: 4242,
+        },
+        Event::Phase {
+            at_us: 30,
+            hop: 0,
+            phase: Phase::Dns,
+        },
+        Event::Error {
+            at_us: 900,
+            phase: Phase::Dns,
+            label: Label::DnsNxdomain,
+            message: "Could not resolve host: nope.example (NXDOMAIN from 127.0.0.1:5353)".into(),
+            hint: Some("check the spelling".into()),
+            exit_code: 6,
+        },
+        Event::Done {
+            at_us: 910,
+            exit_code: 6,
+        },
+    ]
+}

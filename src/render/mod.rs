@@ -1,0 +1,47 @@
+//! Renderers: each turns the event stream into one output (explanation, verbose view, JSON, -w).
+
+pub mod explain;
+pub mod fmt;
+pub mod json;
+pub mod palette;
+pub mod verbose;
+pub mod writeout;
+
+#[cfg(test)]
+pub mod fixture;
+
+#[cfg(test)]
+mod snapshots {
+    use super::explain::Explain;
+    use super::fixture;
+    use super::palette::Palette;
+    use super::verbose::Verbose;
+    use crate::event::Observer;
+
+    fn explain(events: &[crate::event::Event]) -> String {
+        let mut r = Explain::new(Vec::new(), Palette::plain());
+        for e in events {
+            r.on_event(e);
+        }
+        String::from_utf8(r.into_inner()).unwrap()
+    }
+
+    #[test]
+    fn explain_plain_http_301() {
+        insta::assert_snapshot!(explain(&fixture::plain_http_301()));
+    }
+
+    #[test]
+    fn explain_nxdomain() {
+        insta::assert_snapshot!(explain(&fixture::nxdomain()));
+    }
+
+    #[test]
+    fn verbose_plain_http_301() {
+        let mut r = Verbose::new(Vec::new());
+        for e in &fixture::plain_http_301() {
+            r.on_event(e);
+        }
+        insta::assert_snapshot!(String::from_utf8(r.into_inner()).unwrap());
+    }
+}

@@ -155,9 +155,7 @@ fn usage(msg: String) -> Error {
 fn seconds(flag: &str, v: Option<f64>) -> Result<Option<Duration>> {
     match v {
         None => Ok(None),
-        Some(s) if s.is_finite() && s >= 0.0 && s < 1e9 => {
-            Ok((s > 0.0).then(|| Duration::from_secs_f64(s)))
-        }
+        Some(s) if (0.0..1e9).contains(&s) => Ok((s > 0.0).then(|| Duration::from_secs_f64(s))),
         Some(s) => Err(usage(format!("{flag}: {s} is not a number of seconds"))),
     }
 }

@@ -4,7 +4,7 @@ use crate::error::{Error, Label, Phase, Result};
 use crate::event::{Event, Tracer};
 use crate::http::body::{BodyReader, Framing, framing};
 use crate::http::decode::ContentDecoder;
-use crate::http::request::{RequestParams, build_request, display_head};
+use crate::http::request::{RequestParams, build_request, display_head, head_len};
 use crate::http::response::{Limits, ResponseHead, parse_head};
 use crate::net;
 use crate::sys::Fd;
@@ -51,14 +51,14 @@ pub struct ExchangeSpec<'a> {
 pub fn run(t: &mut Tracer, fd: Fd, spec: &ExchangeSpec, out: &mut dyn Write) -> Result<Exchange> {
     let bytes = build_request(&spec.request)?;
     net::send_all(t, fd, &bytes, spec.deadline)?;
-    let body_len = spec.request.body.map_or(0, <[u8]>::len);
+    let head_bytes = head_len(&bytes);
     let at = t.now_us();
     t.emit(Event::RequestWritten {
         at_us: at,
         fd: fd.0,
-        head: display_head(&bytes[..bytes.len() - body_len]),
-        head_bytes: bytes.len() - body_len,
-        body_bytes: body_len,
+        head: display_head(&bytes[..head_bytes]),
+        head_bytes,
+        body_bytes: bytes.len() - head_bytes,
     });
     let at = t.now_us();
     t.emit(Event::Phase {

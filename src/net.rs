@@ -425,7 +425,6 @@ mod tests {
         let e = connect(&mut t, "h", &addrs, port, None).unwrap_err();
         assert_eq!(e.label, Label::ConnectRefused);
         assert_eq!(e.exit_code(), 7);
-        drop(t);
         let attempts = rec
             .events
             .iter()

@@ -167,13 +167,7 @@ impl<W: Write> Explain<W> {
         self.line(&h);
         let hops = self.hops.clone();
         let width = 32u64;
-        let scale = |t: u64| {
-            if total == 0 {
-                0
-            } else {
-                (t * width / total).min(width)
-            }
-        };
+        let scale = |t: u64| (t * width).checked_div(total).unwrap_or(0).min(width);
         let n = hops.len();
         for (i, h) in hops.iter().enumerate() {
             if n > 1 {

@@ -92,11 +92,9 @@ impl Observer for Metrics {
 impl Metrics {
     /// Bytes per second over the whole run, as curl's speed_download.
     pub fn speed_download(&self) -> u64 {
-        if self.total_us == 0 {
-            0
-        } else {
-            self.size_download * 1_000_000 / self.total_us
-        }
+        (self.size_download * 1_000_000)
+            .checked_div(self.total_us)
+            .unwrap_or(0)
     }
 
     /// The value of one -w variable, or None if wtcurl does not know it.

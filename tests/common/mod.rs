@@ -177,6 +177,40 @@ fn tail(s: &str, lines: usize) -> String {
     v[v.len().saturating_sub(lines)..].join("\n")
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Proto {
+    TcpListen,
+    Udp,
+}
+
+/// How many sockets bound to local `port` (TCP in LISTEN state, or UDP) are open in process
+/// `pid`: matches the inodes in /proc/net/{tcp,tcp6,udp,udp6} against /proc/PID/fd.
+fn owned_sockets(pid: u32, port: u16, proto: Proto) -> usize {
+    let (tables, state) = match proto {
+        Proto::TcpListen => (["/proc/net/tcp", "/proc/net/tcp6"], "0A"),
+        Proto::Udp => (["/proc/net/udp", "/proc/net/udp6"], "07"),
+    };
+    let want_port = format!("{port:04X}");
+    let mut inodes = Vec::new();
+    for table in tables {
+        for line in read_lossy(Path::new(table)).lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() > 9 && f[3] == state && f[1].rsplit(':').next() == Some(want_port.as_str()) {
+                inodes.push(format!("socket:[{}]", f[9]));
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return 0;
+    }
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return 0;
+    };
+    fds.filter_map(|e| fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| inodes.iter().any(|i| Path::new(i) == target))
+        .count()
+}
+
 fn stop_child(child: &mut Child) {
     // SIGKILL: nginx runs with master_process off (one process) and dnsmasq in the foreground,
     // so this ends the whole server.
@@ -285,34 +319,41 @@ impl Nginx {
                 .spawn()
                 .unwrap_or_else(|e| panic!("spawn {}: {e}", nginx.display()));
 
+            // Ready = *this* nginx owns a listening socket per address (checked in /proc, since
+            // a bare connect could reach another test's server that got the same port) and
+            // accepts a connection. On a bind failure nginx would retry for 2.5 s: restart at
+            // once on a new port instead.
+            let stderr_path = dir.path().join("stderr.log");
             let deadline = Instant::now() + START_TIMEOUT;
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let first_host_is_v4 = hosts.first().is_none_or(|h| !h.starts_with('['));
+            let probe = if hosts.first().is_some_and(|h| h.starts_with('[')) {
+                SocketAddr::from((Ipv6Addr::LOCALHOST, port))
+            } else {
+                SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+            };
             loop {
-                if let Ok(Some(status)) = child.try_wait() {
+                let exited = child.try_wait().ok().flatten();
+                let stderr_text = read_lossy(&stderr_path);
+                if exited.is_some() || stderr_text.contains("Address already in use") {
+                    stop_child(&mut child);
                     last_err = format!(
-                        "nginx exited with {status}\n--- stderr ---\n{}\n--- error.log ---\n{}",
-                        read_lossy(&dir.path().join("stderr.log")),
+                        "nginx exited ({exited:?})\n--- stderr ---\n{stderr_text}\n--- error.log ---\n{}",
                         tail(&read_lossy(&err_path), 20)
                     );
                     break;
                 }
-                let probe = if first_host_is_v4 {
-                    addr
-                } else {
-                    SocketAddr::from((Ipv6Addr::LOCALHOST, port))
-                };
-                if TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok() {
+                if owned_sockets(child.id(), port, Proto::TcpListen) >= hosts.len()
+                    && TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok()
+                {
                     return Some(Nginx { port, dir, child });
                 }
                 if Instant::now() > deadline {
                     stop_child(&mut child);
                     panic!(
-                        "nginx did not accept connections on port {port} within {START_TIMEOUT:?}\n--- error.log ---\n{}",
+                        "nginx did not listen on port {port} within {START_TIMEOUT:?}\n--- stderr ---\n{stderr_text}\n--- error.log ---\n{}",
                         tail(&read_lossy(&err_path), 20)
                     );
                 }
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(10));
             }
             if !last_err.contains("Address already in use") {
                 break;
@@ -616,8 +657,12 @@ impl DnsmasqBuilder {
                     );
                     break;
                 }
-                if dns_query_timeout(server, DNS_PROBE_NAME, TYPE_A, Duration::from_millis(200))
-                    .is_ok()
+                // Our own process must hold the UDP and TCP sockets (another test's server could
+                // otherwise answer on a reused port), and answer a query.
+                if owned_sockets(child.id(), port, Proto::Udp) >= 1
+                    && owned_sockets(child.id(), port, Proto::TcpListen) >= 1
+                    && dns_query_timeout(server, DNS_PROBE_NAME, TYPE_A, Duration::from_millis(200))
+                        .is_ok()
                 {
                     return Some(Dnsmasq { port, dir, child });
                 }

@@ -14,6 +14,9 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+/// Linux's TCP_CLOSE_WAIT state number (include/net/tcp_states.h): the peer has sent its FIN.
+const TCP_CLOSE_WAIT: u8 = 8;
+
 /// curl's default for --max-redirs.
 pub const DEFAULT_MAX_REDIRS: u32 = 50;
 
@@ -410,7 +413,8 @@ fn hop_once(
         .and_then(|x| decide_redirect(t, req, hop, cur, &x.head).map(|next| (x, next)));
 
     phase(t, hop, Phase::Close);
-    if let Ok(info) = sys::tcp_info(t, conn.fd) {
+    let end_info = sys::tcp_info(t, conn.fd).ok();
+    if let Some(info) = end_info {
         let at = t.now_us();
         t.emit(Event::TcpInfo {
             at_us: at,
@@ -419,7 +423,9 @@ fn hop_once(
             info,
         });
     }
-    let peer_closed = result.as_ref().map(|x| x.0.peer_closed).unwrap_or(false);
+    // The server's FIN came first if we read EOF, or if the kernel already moved to CLOSE_WAIT.
+    let peer_closed = result.as_ref().map(|x| x.0.peer_closed).unwrap_or(false)
+        || end_info.is_some_and(|i| i.state == TCP_CLOSE_WAIT);
     let _ = sys::close(t, conn.fd);
     let at = t.now_us();
     t.emit(Event::Closed {

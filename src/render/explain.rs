@@ -450,6 +450,7 @@ impl<W: Write> Observer for Explain<W> {
                 } else {
                     "after connect"
                 };
+                self.line(&format!("   TCP state {w}: {}", tcp_state_name(info.state)));
                 self.line(&format!(
                     "   TCP_INFO {w}: rtt {} (var {}), mss send {} / recv {}, cwnd {} segments, retransmits {}, segments out {} in {}, bytes acked {} received {}",
                     us(u64::from(info.rtt_us)),
@@ -592,7 +593,7 @@ impl<W: Write> Observer for Explain<W> {
                     h.end = Some(*at_us);
                 }
                 if first_fin == "server" {
-                    self.line(&format!("   fd {fd} closed; the server had already closed its side (recvfrom returned 0: its FIN came first)"));
+                    self.line(&format!("   fd {fd} closed; the server had already closed its side (recvfrom returned 0, or the kernel was in CLOSE_WAIT): its FIN came first"));
                     self.note("inferred from TCP's rules: the server, which closed first, holds TIME_WAIT; wtcurl's close answers with its own FIN");
                 } else {
                     self.line(&format!(
@@ -653,4 +654,22 @@ fn join_ips(a: &[std::net::IpAddr]) -> String {
         .map(|i| i.to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Linux's TCP state names (include/net/tcp_states.h).
+pub fn tcp_state_name(state: u8) -> &'static str {
+    match state {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSE",
+        8 => "CLOSE_WAIT (the server has sent its FIN)",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        _ => "unknown",
+    }
 }

@@ -127,11 +127,11 @@ pub struct Args {
     #[arg(long = "dns-servers", value_name = "ADDRS")]
     pub dns_servers: Option<String>,
 
-    /// Hosts file to read (default /etc/hosts).
+    /// Hosts file to read.
     #[arg(long = "hosts-file", value_name = "FILE", default_value = "/etc/hosts")]
     pub hosts_file: PathBuf,
 
-    /// resolv.conf to read (default /etc/resolv.conf).
+    /// resolv.conf to read.
     #[arg(
         long = "resolv-conf",
         value_name = "FILE",
@@ -139,7 +139,7 @@ pub struct Args {
     )]
     pub resolv_conf: PathBuf,
 
-    /// nsswitch.conf to read (default /etc/nsswitch.conf).
+    /// nsswitch.conf to read.
     #[arg(
         long = "nsswitch-conf",
         value_name = "FILE",

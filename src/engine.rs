@@ -95,23 +95,20 @@ pub fn default_user_agent() -> String {
     format!("wtcurl/{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// Runs the transfer, writing body bytes (and heads, with -i) to `out`. Emits `error` and `done` events.
-/// Returns curl's exit code.
-pub fn run(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> u8 {
+/// Runs the transfer, writing body bytes (and heads, with -i) to `out`. Emits `error` and `done`
+/// events, and returns the error too so the caller can print curl's one-line message.
+pub fn run(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> Result<()> {
     let result = transfer(t, req, out);
-    let code = match &result {
-        Ok(()) => 0,
-        Err(e) => {
-            t.emit_error(e);
-            e.exit_code()
-        }
-    };
+    if let Err(e) = &result {
+        t.emit_error(e);
+    }
     let at = t.now_us();
+    let exit_code = result.as_ref().err().map_or(0, Error::exit_code);
     t.emit(Event::Done {
         at_us: at,
-        exit_code: code,
+        exit_code,
     });
-    code
+    result
 }
 
 fn phase(t: &mut Tracer, hop: u32, phase: Phase) {

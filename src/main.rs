@@ -66,7 +66,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         Ok(r) => r,
         Err(e) => {
             if args.show_errors() {
-                eprintln!("wtcurl: ({}) {}", e.exit_code(), e);
+                print_error(&e);
             }
             return Ok(e.exit_code());
         }
@@ -90,7 +90,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         ))),
         None => None,
     };
-    let code = {
+    let result = {
         let mut fan = Fanout::default();
         fan.observers.push(&mut metrics);
         if let Some(e) = explain.as_mut() {
@@ -106,9 +106,15 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         engine::run(&mut tracer, &req, &mut *out)
     };
     let _ = out.flush();
-    if code != 0 && args.show_errors() && !metrics.errormsg.is_empty() {
-        eprintln!("wtcurl: ({code}) {}", metrics.errormsg);
-    }
+    let code = match &result {
+        Ok(()) => 0,
+        Err(e) => {
+            if args.show_errors() {
+                print_error(e);
+            }
+            e.exit_code()
+        }
+    };
     if let Some(t) = trace
         && let Some(e) = t.error
     {
@@ -125,4 +131,17 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         let _ = so.flush();
     }
     Ok(code)
+}
+
+/// curl's one-line error, plus wtcurl's phase and hint.
+fn print_error(e: &wtcurl::error::Error) {
+    eprintln!(
+        "wtcurl: ({}) [{}] {}",
+        e.exit_code(),
+        e.phase.as_str(),
+        e.message
+    );
+    if let Some(h) = &e.hint {
+        eprintln!("wtcurl: hint: {h}");
+    }
 }

@@ -19,7 +19,7 @@ WTCURL=${WTCURL:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/wtcurl}
 case "$WTCURL" in /*) ;; *) WTCURL="$ROOT/$WTCURL" ;; esac
 EXPECT_LOCATION="https://wetransfer.com/"
 LAB_DIR=${WTC_LAB_DIR:-/tmp/wtc-lab}
-OUT=$(mktemp -d /tmp/wtc-lab-test.XXXXXX)
+OUT=""
 
 is_ci() { case "${CI:-}" in true | TRUE | True | 1) return 0 ;; *) return 1 ;; esac; }
 
@@ -63,7 +63,7 @@ finish() {
 # shellcheck disable=SC2329 # invoked by the EXIT trap
 cleanup() {
     "$LAB" down >/dev/null 2>&1 || printf 'WARN: lab teardown failed\n' >&2
-    rm -rf "$OUT"
+    if [ -n "$OUT" ]; then rm -rf "$OUT"; fi
 }
 
 # --- prerequisites ---------------------------------------------------------------------------
@@ -84,6 +84,7 @@ if command -v flock >/dev/null 2>&1 && ! flock -w 300 9; then
 fi
 
 trap cleanup EXIT
+OUT=$(mktemp -d /tmp/wtc-lab-test.XXXXXX)
 
 # Header/body helpers (perl is Essential on Debian). A response is "head CRLF CRLF body";
 # LF-only separators are accepted too.

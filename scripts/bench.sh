@@ -1,0 +1,522 @@
+#!/usr/bin/env bash
+# Benchmarks wtcurl against curl on loopback, with a private nginx:
+#
+#   1. cargo build --release
+#   2. nginx on 127.0.0.1:<free port>, everything (config, pid, logs, temp dirs, files) in a temp dir,
+#      serving small.html (a ~600-byte HTML 301 page) and big.bin (1 GiB, sparse); killed on exit
+#   3. per-request wall time for the small file (hyperfine -N if installed, else a python3 loop),
+#      curl and wtcurl alternating in the same run against the same nginx: median, p90, ratios
+#   4. peak RSS (GNU time's %M) for the small request and for the 1 GiB download
+#   5. 1 GiB download throughput, -o /dev/null and stdout > /dev/null, alternating runs, median MB/s
+#   6. syscall counts for the 1 GiB download (strace -c), if strace is installed
+#
+# Prints a Markdown report on stdout (progress goes to stderr). With --write, also replaces the
+# results section of BENCHMARKS.md (between the bench:results markers) with it.
+#
+# Usage: scripts/bench.sh [--write]
+# Env:   BENCH_RUNS (200) and BENCH_WARMUP (20): small-file runs per command;
+#        BENCH_BIG_RUNS (3): 1 GiB downloads per tool and output mode;
+#        BENCH_BIG_SIZE (1G): size of the big file (truncate -s syntax).
+# Only loopback is used. Takes about a minute plus the build.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+WRITE=0
+for arg in "$@"; do
+    case "$arg" in
+        --write) WRITE=1 ;;
+        -h | --help)
+            sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "bench.sh: unknown argument: $arg (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+RUNS=${BENCH_RUNS:-200}
+WARMUP=${BENCH_WARMUP:-20}
+BIG_RUNS=${BENCH_BIG_RUNS:-3}
+BIG_SIZE=${BENCH_BIG_SIZE:-1G}
+
+# Root's PATH may lack sbin (nginx lives there) or cargo.
+for d in /usr/local/sbin /usr/sbin /sbin "$HOME/.cargo/bin"; do
+    case ":$PATH:" in *":$d:"*) ;; *) [ -d "$d" ] && PATH="$PATH:$d" ;; esac
+done
+export PATH
+export NO_COLOR=1
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+    printf 'bench: FAIL: %s\n' "$*" >&2
+    exit 1
+}
+
+for tool in cargo nginx curl python3 truncate; do
+    command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+
+# GNU time measures peak RSS from a small forked child (python's own fork would count python's RSS).
+GNU_TIME=/usr/bin/time
+if ! "$GNU_TIME" -f %M true >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        log "installing GNU time (apt-get install -y time)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null 2>&1 || true
+    fi
+    "$GNU_TIME" -f %M true >/dev/null 2>&1 || {
+        log "GNU time not available: peak RSS will not be measured"
+        GNU_TIME=
+    }
+fi
+HYPERFINE=$(command -v hyperfine || true)
+STRACE=$(command -v strace || true)
+
+log "cargo build --release"
+cargo build --release --quiet >&2 || die "cargo build --release failed"
+BIN="$ROOT/target/release/wtcurl"
+[ -x "$BIN" ] || die "$BIN missing after the build"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/wtcurl-bench.XXXXXX")
+NGINX_PID=
+cleanup() {
+    if [ -n "$NGINX_PID" ]; then
+        kill "$NGINX_PID" 2>/dev/null || true
+        wait "$NGINX_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# nginx's workers drop to "nobody" when run as root: they must be able to read the files.
+chmod 755 "$TMP"
+mkdir -p "$TMP/www" "$TMP/logs" "$TMP/temp"
+chmod 755 "$TMP/www"
+
+# A ~600-byte HTML 301 page, the shape of a typical redirect response body.
+cat >"$TMP/www/small.html" <<'EOF'
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>301 Moved Permanently</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:sans-serif;margin:4em auto;max-width:40em;color:#222}h1{font-size:1.6em}</style>
+</head>
+<body>
+<h1>Moved Permanently</h1>
+<p>The document you asked for has moved permanently to
+<a href="https://www.example.com/en-US/">https://www.example.com/en-US/</a>.</p>
+<p>Please update your bookmarks and links; this address will keep redirecting.</p>
+<hr>
+<address>nginx (wtcurl benchmark fixture) at 127.0.0.1</address>
+</body>
+</html>
+EOF
+truncate -s "$BIG_SIZE" "$TMP/www/big.bin"
+chmod 644 "$TMP/www/small.html" "$TMP/www/big.bin"
+SMALL_BYTES=$(stat -c %s "$TMP/www/small.html")
+BIG_BYTES=$(stat -c %s "$TMP/www/big.bin")
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+start_nginx() {
+    local port=$1
+    cat >"$TMP/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $TMP/nginx.pid;
+error_log $TMP/logs/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    default_type application/octet-stream;
+    types { text/html html; }
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 5;
+    client_body_temp_path $TMP/temp/client;
+    proxy_temp_path $TMP/temp/proxy;
+    fastcgi_temp_path $TMP/temp/fastcgi;
+    uwsgi_temp_path $TMP/temp/uwsgi;
+    scgi_temp_path $TMP/temp/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        server_name localhost;
+        root $TMP/www;
+        location / { }
+    }
+}
+EOF
+    nginx -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/logs/error.log" >"$TMP/logs/nginx.out" 2>&1 &
+    NGINX_PID=$!
+    local i
+    for i in $(seq 1 50); do
+        if ! kill -0 "$NGINX_PID" 2>/dev/null; then
+            wait "$NGINX_PID" 2>/dev/null || true
+            NGINX_PID=
+            return 1
+        fi
+        if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/small.html"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+PORT=
+for attempt in 1 2 3 4 5; do
+    p=$(free_port)
+    if start_nginx "$p"; then
+        PORT=$p
+        break
+    fi
+    log "nginx did not start on port $p (attempt $attempt)"
+    if [ -n "$NGINX_PID" ]; then
+        kill "$NGINX_PID" 2>/dev/null || true
+        wait "$NGINX_PID" 2>/dev/null || true
+        NGINX_PID=
+    fi
+done
+[ -n "$PORT" ] || {
+    cat "$TMP/logs/error.log" "$TMP/logs/nginx.out" >&2 2>/dev/null || true
+    die "could not start nginx"
+}
+log "nginx (pid $NGINX_PID) on 127.0.0.1:$PORT"
+
+URL_SMALL="http://127.0.0.1:$PORT/small.html"
+URL_BIG="http://127.0.0.1:$PORT/big.bin"
+
+# Sanity: both tools fetch the same bytes.
+cmp -s <(curl -s "$URL_SMALL") "$TMP/www/small.html" || die "curl did not fetch small.html intact"
+cmp -s <("$BIN" -s "$URL_SMALL") "$TMP/www/small.html" || die "wtcurl did not fetch small.html intact"
+got=$("$BIN" -s "$URL_BIG" | wc -c)
+[ "$got" = "$BIG_BYTES" ] || die "wtcurl fetched $got bytes of big.bin, expected $BIG_BYTES"
+
+export BENCH_BIN="$BIN" BENCH_URL_SMALL="$URL_SMALL" BENCH_URL_BIG="$URL_BIG" BENCH_TMP="$TMP" \
+    BENCH_RUNS="$RUNS" BENCH_WARMUP="$WARMUP" BENCH_BIG_RUNS="$BIG_RUNS" BENCH_WRITE="$WRITE" \
+    BENCH_HYPERFINE="$HYPERFINE" BENCH_GNU_TIME="$GNU_TIME" BENCH_STRACE="$STRACE" \
+    BENCH_SMALL_BYTES="$SMALL_BYTES" BENCH_BIG_BYTES="$BIG_BYTES" BENCH_ROOT="$ROOT"
+
+cat >"$TMP/bench.py" <<'PY'
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+E = os.environ
+BIN = E["BENCH_BIN"]
+SMALL = E["BENCH_URL_SMALL"]
+BIG = E["BENCH_URL_BIG"]
+TMP = E["BENCH_TMP"]
+RUNS = int(E["BENCH_RUNS"])
+WARMUP = int(E["BENCH_WARMUP"])
+BIG_RUNS = int(E["BENCH_BIG_RUNS"])
+HYPERFINE = E["BENCH_HYPERFINE"]
+GNU_TIME = E["BENCH_GNU_TIME"]
+STRACE = E["BENCH_STRACE"]
+SMALL_BYTES = int(E["BENCH_SMALL_BYTES"])
+BIG_BYTES = int(E["BENCH_BIG_BYTES"])
+ROOT = E["BENCH_ROOT"]
+WTCURL = "target/release/wtcurl"  # as shown in the report
+DEVNULL = subprocess.DEVNULL
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def pct(values, p):
+    """Percentile with linear interpolation between closest ranks."""
+    v = sorted(values)
+    if len(v) == 1:
+        return v[0]
+    k = (len(v) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def show(argv):
+    return " ".join(WTCURL if a == BIN else a for a in argv)
+
+
+# --- 1. per-request wall time, small file ------------------------------------------------------
+SMALL_CMDS = [
+    ("curl", ["curl", "-s", "-o", "/dev/null", SMALL]),
+    ("wtcurl", [BIN, "-s", "-o", "/dev/null", SMALL]),
+    ("wtcurl --explain", [BIN, "-s", "-o", "/dev/null", "--explain", SMALL]),
+]
+times = {name: [] for name, _ in SMALL_CMDS}
+round_medians = []  # per round: {name: median}
+
+if HYPERFINE:
+    method = "hyperfine -N"
+    rounds = 4 if RUNS >= 40 else 1
+    per_round = max(RUNS // rounds, 2)
+    log(f"small file: hyperfine -N, {rounds} rounds x {per_round} runs per command, command order rotated per round")
+    for r in range(rounds):
+        order = SMALL_CMDS[r % 3:] + SMALL_CMDS[:r % 3]
+        if r % 2:
+            order = order[::-1]
+        out = os.path.join(TMP, f"hyperfine-{r}.json")
+        argv = [HYPERFINE, "-N", "--style", "none", "--warmup", str(WARMUP), "--runs", str(per_round),
+                "--export-json", out]
+        for name, cmd in order:
+            argv += ["-n", name, " ".join(cmd)]
+        subprocess.run(argv, check=True, stdout=DEVNULL)
+        with open(out) as f:
+            res = json.load(f)["results"]
+        rm = {}
+        for item in res:
+            if any(c != 0 for c in item.get("exit_codes", [0])):
+                sys.exit(f"bench: {item['command']} exited non-zero under hyperfine")
+            times[item["command"]] += item["times"]
+            rm[item["command"]] = statistics.median(item["times"])
+        round_medians.append(rm)
+    runs_done = rounds * per_round
+    how = (f"`hyperfine -N --warmup {WARMUP} --runs {per_round}` x {rounds} rounds, "
+           "command order rotated between rounds; stdout and stderr to /dev/null")
+else:
+    method = "python3 loop"
+    log(f"small file: python3 loop, {WARMUP} warmup + {RUNS} runs per command, alternating every run")
+    for i in range(WARMUP):
+        for _, cmd in SMALL_CMDS:
+            subprocess.run(cmd, stdout=DEVNULL, stderr=DEVNULL, check=True)
+    chunk = max(RUNS // 4, 1)
+    rm = {name: [] for name, _ in SMALL_CMDS}
+    for i in range(RUNS):
+        order = SMALL_CMDS[i % 3:] + SMALL_CMDS[:i % 3]
+        for name, cmd in order:
+            t0 = time.perf_counter()
+            rc = subprocess.run(cmd, stdout=DEVNULL, stderr=DEVNULL).returncode
+            dt = time.perf_counter() - t0
+            if rc != 0:
+                sys.exit(f"bench: {show(cmd)} exited {rc}")
+            times[name].append(dt)
+            rm[name].append(dt)
+        if (i + 1) % chunk == 0:
+            round_medians.append({n: statistics.median(v) for n, v in rm.items()})
+            rm = {name: [] for name, _ in SMALL_CMDS}
+    runs_done = RUNS
+    how = (f"python3 loop with time.perf_counter around subprocess.run, {WARMUP} warmups, "
+           f"{RUNS} runs per command, order rotated every run; stdout and stderr to /dev/null")
+
+med = {n: statistics.median(v) * 1000 for n, v in times.items()}
+p90 = {n: pct(v, 90) * 1000 for n, v in times.items()}
+ratio_wt = med["wtcurl"] / med["curl"]
+ratio_ex = med["wtcurl --explain"] / med["wtcurl"]
+rr_wt = [m["wtcurl"] / m["curl"] for m in round_medians]
+rr_ex = [m["wtcurl --explain"] / m["wtcurl"] for m in round_medians]
+
+# The explanation itself, once, to a file.
+explain_file = os.path.join(TMP, "explain.txt")
+with open(explain_file, "wb") as ef:
+    subprocess.run([BIN, "-s", "-o", "/dev/null", "--explain", SMALL], stderr=ef, check=True)
+explain_bytes = os.path.getsize(explain_file)
+with open(explain_file, "rb") as ef:
+    explain_lines = ef.read().count(b"\n")
+
+
+# --- 2. peak RSS ---------------------------------------------------------------------------------
+def run_measured(cmd, stdout=DEVNULL, stderr=DEVNULL):
+    """Runs cmd under GNU time (if any); returns (seconds, peak RSS KiB or None)."""
+    rss_file = os.path.join(TMP, "rss.txt")
+    argv = [GNU_TIME, "-f", "%M", "-o", rss_file] + cmd if GNU_TIME else cmd
+    t0 = time.perf_counter()
+    rc = subprocess.run(argv, stdout=stdout, stderr=stderr).returncode
+    dt = time.perf_counter() - t0
+    if rc != 0:
+        sys.exit(f"bench: {show(cmd)} exited {rc}")
+    rss = None
+    if GNU_TIME:
+        with open(rss_file) as f:
+            rss = int(f.read().split()[-1])
+    return dt, rss
+
+
+rss_small = {name: [] for name, _ in SMALL_CMDS}
+if GNU_TIME:
+    log("peak RSS, small file: 10 alternating runs per command")
+    for i in range(10):
+        for name, cmd in (SMALL_CMDS if i % 2 == 0 else SMALL_CMDS[::-1]):
+            rss_small[name].append(run_measured(cmd)[1])
+
+# --- 3. 1 GiB download: throughput and peak RSS ---------------------------------------------------
+BIG_CMDS = {
+    ("curl", "-o"): ["curl", "-s", "-o", "/dev/null", BIG],
+    ("wtcurl", "-o"): [BIN, "-s", "-o", "/dev/null", BIG],
+    ("curl", "stdout"): ["curl", "-s", BIG],
+    ("wtcurl", "stdout"): [BIN, "-s", BIG],
+}
+big = {k: [] for k in BIG_CMDS}
+big_rss = {k: [] for k in BIG_CMDS}
+log(f"1 GiB download: {BIG_RUNS} alternating runs per tool and output mode")
+for i in range(BIG_RUNS):
+    for mode in ("-o", "stdout"):
+        tools = ("curl", "wtcurl") if i % 2 == 0 else ("wtcurl", "curl")
+        for tool in tools:
+            dt, rss = run_measured(BIG_CMDS[(tool, mode)])
+            big[(tool, mode)].append(dt)
+            big_rss[(tool, mode)].append(rss)
+mbps = {k: BIG_BYTES / 1e6 / statistics.median(v) for k, v in big.items()}
+
+log("1 GiB download with --explain (stderr to a file), once")
+explain_big_file = os.path.join(TMP, "explain-big.txt")
+with open(explain_big_file, "wb") as ef:
+    ex_dt, ex_rss = run_measured([BIN, "-s", "-o", "/dev/null", "--explain", BIG], stderr=ef)
+ex_mbps = BIG_BYTES / 1e6 / ex_dt
+explain_big_bytes = os.path.getsize(explain_big_file)
+
+# --- 4. syscalls for the 1 GiB download ----------------------------------------------------------
+sysc = {}
+if STRACE:
+    log("strace -f -c on the 1 GiB download (-o /dev/null)")
+    for tool in ("curl", "wtcurl"):
+        out = os.path.join(TMP, f"strace-{tool}.txt")
+        subprocess.run([STRACE, "-f", "-c", "-o", out] + BIG_CMDS[(tool, "-o")],
+                       stdout=DEVNULL, stderr=DEVNULL, check=True)
+        calls = {}
+        with open(out) as f:
+            for line in f:
+                parts = line.split()
+                # % time, seconds, usecs/call, calls, [errors], syscall
+                if len(parts) >= 5 and re.fullmatch(r"[\d.]+", parts[0]) and parts[-1] != "total":
+                    calls[parts[-1]] = int(parts[3])
+        sysc[tool] = calls
+
+# --- 5. report -----------------------------------------------------------------------------------
+def first_line(cmd):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        return (p.stdout + p.stderr).splitlines()[0].strip()
+    except Exception:
+        return "?"
+
+
+def mib(kib):
+    return f"{kib / 1024:.1f} MiB" if kib is not None else "n/a"
+
+
+def verdict(ok):
+    return "**PASS**" if ok else "**MISS**"
+
+
+LIMIT_KIB = 16 * 1024
+wt_rss_all = [x for k in ("wtcurl", "wtcurl --explain") for x in rss_small[k]]
+wt_rss_all += [x for (tool, _), v in big_rss.items() if tool == "wtcurl" for x in v]
+wt_rss_all += [ex_rss]
+wt_rss_all = [x for x in wt_rss_all if x is not None]
+rss_max = max(wt_rss_all) if wt_rss_all else None
+
+L = []
+L.append(f"Run on {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}, "
+         f"reproduce with `scripts/bench.sh --write`.")
+L.append("")
+L.append(f"- machine: `nproc` {first_line(['nproc'])}, kernel {platform.release()} ({platform.machine()})")
+L.append(f"- curl: `{first_line(['curl', '--version'])}`")
+L.append(f"- wtcurl: `{first_line([BIN, '--version'])}` (release build, `cargo build --release`)")
+L.append(f"- server: `{first_line(['nginx', '-v'])}` on 127.0.0.1, 1 worker, sendfile on, access_log off")
+L.append(f"- small file: {SMALL_BYTES} bytes (HTML 301 page); big file: {BIG_BYTES} bytes (sparse)")
+L.append(f"- timing: {how}")
+L.append("")
+L.append("### Targets")
+L.append("")
+L.append("| target | measured | verdict |")
+L.append("|---|---|---|")
+L.append(f"| wtcurl (no --explain) no slower than curl per request | median {med['wtcurl']:.2f} ms vs "
+         f"{med['curl']:.2f} ms = {ratio_wt:.3f}x | {verdict(ratio_wt <= 1.0)} |")
+L.append(f"| --explain adds under 10% per request | {med['wtcurl --explain']:.2f} ms vs "
+         f"{med['wtcurl']:.2f} ms = +{(ratio_ex - 1) * 100:.1f}% | {verdict(ratio_ex < 1.10)} |")
+for mode, label in (("-o", "-o /dev/null"), ("stdout", "stdout > /dev/null")):
+    r = mbps[("wtcurl", mode)] / mbps[("curl", mode)]
+    L.append(f"| 1 GiB throughput at least curl's ({label}) | {mbps[('wtcurl', mode)]:.0f} vs "
+             f"{mbps[('curl', mode)]:.0f} MB/s = {r:.2f}x | {verdict(r >= 1.0)} |")
+L.append(f"| wtcurl peak RSS under 16 MiB, any body size | max {mib(rss_max)} over all wtcurl runs | "
+         f"{verdict(rss_max is not None and rss_max < LIMIT_KIB) if rss_max is not None else 'n/a'} |")
+L.append("")
+L.append(f"### One request, small file ({runs_done} runs per command)")
+L.append("")
+L.append("| command | median | p90 | peak RSS (median / max of 10) |")
+L.append("|---|---:|---:|---:|")
+for name, cmd in SMALL_CMDS:
+    shown = show(cmd) + (" 2>/dev/null" if "--explain" in cmd else "")
+    rs = rss_small[name]
+    rss_txt = f"{mib(statistics.median(rs))} / {mib(max(rs))}" if rs else "n/a"
+    L.append(f"| `{shown}` | {med[name]:.2f} ms | {p90[name]:.2f} ms | {rss_txt} |")
+L.append("")
+L.append(f"- wtcurl / curl: {ratio_wt:.3f}x on the median (per-round medians: "
+         f"{', '.join(f'{x:.3f}' for x in rr_wt)})")
+L.append(f"- explain / no explain: {ratio_ex:.3f}x on the median (per-round medians: "
+         f"{', '.join(f'{x:.3f}' for x in rr_ex)})")
+L.append(f"- the explanation of one small request is {explain_lines} lines, {explain_bytes} bytes on stderr")
+L.append("")
+L.append(f"### 1 GiB download ({BIG_RUNS} alternating runs each)")
+L.append("")
+L.append("| command | median time | median throughput | runs (s) | peak RSS (max) |")
+L.append("|---|---:|---:|---|---:|")
+for (tool, mode), cmd in BIG_CMDS.items():
+    shown = show(cmd) + (" > /dev/null" if mode == "stdout" else "")
+    v = big[(tool, mode)]
+    rs = [x for x in big_rss[(tool, mode)] if x is not None]
+    L.append(f"| `{shown}` | {statistics.median(v):.2f} s | {mbps[(tool, mode)]:.0f} MB/s | "
+             f"{', '.join(f'{x:.2f}' for x in v)} | {mib(max(rs)) if rs else 'n/a'} |")
+L.append(f"| `{WTCURL} -s -o /dev/null --explain {BIG} 2>FILE` (1 run) | {ex_dt:.2f} s | "
+         f"{ex_mbps:.0f} MB/s | {ex_dt:.2f} | {mib(ex_rss)} |")
+L.append("")
+L.append(f"MB = 10^6 bytes. The --explain run wrote {explain_big_bytes} bytes of explanation.")
+if sysc:
+    L.append("")
+    L.append("### Syscalls for the 1 GiB download (`strace -f -c`, -o /dev/null)")
+    L.append("")
+    names = ["recvfrom", "read", "recvmsg", "poll", "ppoll", "epoll_wait", "write", "writev",
+             "sendto", "mmap", "munmap", "brk"]
+    L.append("| syscall | curl | wtcurl |")
+    L.append("|---|---:|---:|")
+    for n in names:
+        a, b = sysc["curl"].get(n, 0), sysc["wtcurl"].get(n, 0)
+        if a or b:
+            L.append(f"| {n} | {a} | {b} |")
+    tot = {t: sum(c.values()) for t, c in sysc.items()}
+    L.append(f"| all | {tot['curl']} | {tot['wtcurl']} |")
+    gib = BIG_BYTES / 2**30
+    rx = {t: sum(sysc[t].get(n, 0) for n in ("recvfrom", "read", "recvmsg")) for t in sysc}
+    L.append("")
+    L.append(f"Bytes per receive call: curl {BIG_BYTES / max(rx['curl'], 1) / 1024:.1f} KiB, "
+             f"wtcurl {BIG_BYTES / max(rx['wtcurl'], 1) / 1024:.1f} KiB "
+             f"(receive calls per GiB: curl {rx['curl'] / gib:.0f}, wtcurl {rx['wtcurl'] / gib:.0f}; "
+             "curl's `read` count includes its config and library files).")
+
+report = "\n".join(L) + "\n"
+print(report, end="")
+
+if E["BENCH_WRITE"] == "1":
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    start, end = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+    block = f"{start}\n{report}{end}"
+    try:
+        with open(path) as f:
+            doc = f.read()
+    except FileNotFoundError:
+        doc = "# Benchmarks\n\n## Results\n\n"
+    if start in doc and end in doc:
+        doc = doc[:doc.index(start)] + block + doc[doc.index(end) + len(end):]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(doc)
+    log(f"results written to {path}")
+PY
+python3 "$TMP/bench.py" </dev/null

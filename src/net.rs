@@ -446,4 +446,105 @@ mod tests {
         assert!(c.peer.is_ipv4());
         sys::close(&mut t, c.fd).unwrap();
     }
+
+    /// A listener whose accept queue is full: the kernel drops further SYNs, so a connect hangs.
+    fn black_hole(addr: &str) -> (std::os::fd::OwnedFd, std::net::TcpStream, u16) {
+        use nix::sys::socket::{Backlog, SockaddrStorage, bind, getsockname, listen, socket};
+        let sa: SocketAddr = addr.parse().unwrap();
+        let family = if sa.is_ipv4() {
+            nix::sys::socket::AddressFamily::Inet
+        } else {
+            nix::sys::socket::AddressFamily::Inet6
+        };
+        let fd = socket(
+            family,
+            nix::sys::socket::SockType::Stream,
+            nix::sys::socket::SockFlag::empty(),
+            None,
+        )
+        .unwrap();
+        use std::os::fd::AsRawFd;
+        bind(fd.as_raw_fd(), &SockaddrStorage::from(sa)).unwrap();
+        listen(&fd, Backlog::new(0).unwrap()).unwrap();
+        let local: SockaddrStorage = getsockname(fd.as_raw_fd()).unwrap();
+        let port = local
+            .as_sockaddr_in6()
+            .map(|a| a.port())
+            .or(local.as_sockaddr_in().map(|a| a.port()))
+            .unwrap();
+        // One connection fills a backlog of 0; nobody accepts it.
+        let filler = std::net::TcpStream::connect(SocketAddr::new(sa.ip(), port)).unwrap();
+        (fd, filler, port)
+    }
+
+    #[test]
+    fn happy_eyeballs_starts_ipv4_after_200ms_when_ipv6_hangs() {
+        if std::net::TcpListener::bind("[::1]:0").is_err() {
+            assert!(std::env::var("CI").is_err(), "CI must have IPv6 loopback");
+            eprintln!("SKIP: no IPv6 loopback here");
+            return;
+        }
+        let (_hole, _filler, port) = black_hole("[::1]:0");
+        // The same port number on IPv4, listening normally.
+        let Ok(v4) = TcpListener::bind(("127.0.0.1", port)) else {
+            eprintln!("SKIP: port {port} taken on IPv4");
+            return;
+        };
+        let clock = RealClock::new();
+        let mut rec = Recorder::default();
+        let mut t = Tracer::new(&clock, &mut rec);
+        let addrs: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        let began = Instant::now();
+        let c = connect(
+            &mut t,
+            "h",
+            &addrs,
+            port,
+            Some(Instant::now() + Duration::from_secs(5)),
+        )
+        .unwrap();
+        let took = began.elapsed();
+        assert!(c.peer.is_ipv4(), "IPv4 wins the race");
+        assert!(
+            took >= HAPPY_EYEBALLS_DELAY,
+            "IPv4 waited for the head start: {took:?}"
+        );
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        sys::close(&mut t, c.fd).unwrap();
+        drop(v4);
+        let attempts: Vec<SocketAddr> = rec
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ConnectAttempt { addr, .. } => Some(*addr),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(attempts.len(), 2);
+        assert!(attempts[0].is_ipv6(), "IPv6 goes first");
+        let abandoned = rec.events.iter().any(|e| {
+            matches!(e, Event::ConnectResult { ok: false, error: Some(err), addr, .. } if addr.is_ipv6() && err.contains("abandoned"))
+        });
+        assert!(abandoned, "the losing IPv6 attempt is shown as abandoned");
+    }
+
+    #[test]
+    fn connect_deadline_gives_timeout_28() {
+        let (_hole, _filler, port) = black_hole("127.0.0.1:0");
+        let clock = RealClock::new();
+        let mut rec = Recorder::default();
+        let mut t = Tracer::new(&clock, &mut rec);
+        let began = Instant::now();
+        let e = connect(
+            &mut t,
+            "h",
+            &["127.0.0.1".parse().unwrap()],
+            port,
+            Some(Instant::now() + Duration::from_millis(300)),
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 28);
+        assert!(began.elapsed() >= Duration::from_millis(300));
+        assert!(began.elapsed() < Duration::from_secs(3));
+    }
 }

@@ -410,6 +410,9 @@ impl<W: Write> Observer for Explain<W> {
                     .p
                     .paint(self.p.ok, &format!("= {host} → {}", join_ips(addresses)));
                 self.line(&format!("   {ok}  (from {from}) in {}", us(*elapsed_us)));
+                if addresses.iter().any(|a| a.is_ipv6()) && addresses.iter().any(|a| a.is_ipv4()) {
+                    self.note("both families: like curl, IPv6 goes first, and IPv4 starts in parallel if IPv6 has not connected within 200 ms (Happy Eyeballs)");
+                }
             }
             Event::ConnectAttempt { fd, addr, .. } => {
                 self.line(&format!("   trying {addr} on fd {fd}"));

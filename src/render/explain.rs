@@ -33,6 +33,8 @@ pub struct Explain<W: Write> {
     hidden_syscalls: u64,
     hops: Vec<HopTimes>,
     last_status: Option<u16>,
+    /// Start of the phase being shown, to print its duration when it ends.
+    phase_start: Option<(u64, Phase)>,
 }
 
 fn why(phase: Phase) -> &'static str {
@@ -86,6 +88,7 @@ impl<W: Write> Explain<W> {
             hidden_syscalls: 0,
             hops: Vec::new(),
             last_status: None,
+            phase_start: None,
         }
     }
 
@@ -127,7 +130,24 @@ impl<W: Write> Explain<W> {
         }
     }
 
+    /// Closes the phase being shown with its duration.
+    fn end_phase(&mut self, at: u64) {
+        if let Some((start, phase)) = self.phase_start.take() {
+            let name = title(phase).split(':').next().unwrap_or_default();
+            let t = format!(
+                "{name} took {} (@ {} → @ {})",
+                us(at.saturating_sub(start)),
+                us(start),
+                us(at)
+            );
+            let t = self.p.paint(self.p.dim, &t);
+            self.line(&format!("   {t}"));
+        }
+    }
+
     fn phase(&mut self, at: u64, hop: u32, phase: Phase) {
+        self.end_phase(at);
+        self.phase_start = Some((at, phase));
         if phase == Phase::Url {
             self.hops.push(HopTimes {
                 start: at,
@@ -614,6 +634,7 @@ impl<W: Write> Observer for Explain<W> {
                 ..
             } => {
                 self.flush_hidden();
+                self.end_phase(event.at_us());
                 let t = self.p.paint(
                     self.p.bad,
                     &format!(
@@ -632,6 +653,7 @@ impl<W: Write> Observer for Explain<W> {
                 ));
             }
             Event::Done { at_us, exit_code } => {
+                self.end_phase(*at_us);
                 if let Some(h) = self.hop_mut()
                     && h.end.is_none()
                 {

@@ -69,6 +69,7 @@ labels! {
     ConnectRefused = ("connect_refused", 7, "CURLE_COULDNT_CONNECT", "the server answered the SYN with RST"),
     ConnectUnreachable = ("connect_unreachable", 7, "CURLE_COULDNT_CONNECT", "no route to the address"),
     ConnectFailed = ("connect_failed", 7, "CURLE_COULDNT_CONNECT", "connect failed for another reason"),
+    Http09 = ("http09_not_allowed", 1, "CURLE_UNSUPPORTED_PROTOCOL", "the reply does not start with an HTTP/1.x status line (curl: HTTP/0.9 not allowed)"),
     WeirdReply = ("weird_server_reply", 8, "CURLE_WEIRD_SERVER_REPLY", "the response is not valid HTTP/1.x"),
     PartialBody = ("partial_file", 18, "CURLE_PARTIAL_FILE", "the connection closed before the whole body arrived"),
     HttpError = ("http_returned_error", 22, "CURLE_HTTP_RETURNED_ERROR", "-f was given and the status is 400 or more"),

@@ -116,9 +116,10 @@ pub fn run(t: &mut Tracer, fd: Fd, spec: &ExchangeSpec, out: &mut dyn Write) -> 
             break (head, fr);
         }
         if peer_closed {
-            return Err(if wire == 0 {
+            // Nothing of a final response arrived (perhaps only 1xx heads): curl calls that empty.
+            return Err(if pending.is_empty() {
                 Error::new(Phase::Response, Label::EmptyReply, "Empty reply from server")
-                    .hint("the server accepted the connection and closed it without a byte: is it really HTTP on that port?")
+                    .hint("the server closed the connection without sending a final response: is it really HTTP on that port?")
             } else {
                 Error::new(
                     Phase::Response,
@@ -182,6 +183,12 @@ pub fn run(t: &mut Tracer, fd: Fd, spec: &ExchangeSpec, out: &mut dyn Write) -> 
     }
     decoder.finish(&mut sink)?;
     if body_use == BodyUse::Output {
+        // curl -i writes chunked trailers after the body, as header lines.
+        if spec.include_headers {
+            for (name, value) in reader.trailers() {
+                write_out(out, format!("{name}: {value}\r\n").as_bytes())?;
+            }
+        }
         out.flush().map_err(write_error)?;
     }
     t.emit(Event::BodyDone {

@@ -82,14 +82,17 @@ fn not_http_hint(first: &[u8]) -> &'static str {
     }
 }
 
+/// curl calls a reply without an HTTP/1.x status line HTTP/0.9, and refuses it with exit 1.
 fn not_http(line: &[u8]) -> Error {
-    weird(
+    Error::new(
+        Phase::Response,
+        Label::Http09,
         format!(
             "Received HTTP/0.9 when not allowed: the reply starts with {}",
             quote_bytes(line, QUOTE_MAX)
         ),
-        not_http_hint(line),
     )
+    .hint(not_http_hint(line))
 }
 
 /// Parse `HTTP/1.x SP 3DIGIT [reason]` as curl does (SP or HTAB after the version).
@@ -320,6 +323,17 @@ mod tests {
         e
     }
 
+    /// Not HTTP/1.x at all: curl's "HTTP/0.9 not allowed", exit 1.
+    fn err09(b: &[u8]) -> Error {
+        let e = parse(b).unwrap_err();
+        assert_eq!(
+            (e.phase, e.label, e.exit_code()),
+            (Phase::Response, Label::Http09, 1)
+        );
+        assert!(e.hint.is_some());
+        e
+    }
+
     #[test]
     fn good_head_crlf() {
         let b = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length:  5 \r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n\r\nhello";
@@ -394,20 +408,20 @@ mod tests {
 
     #[test]
     fn rejects_non_http() {
-        let e = err(b"SSH-2.0-OpenSSH_9.6\r\n");
+        let e = err09(b"SSH-2.0-OpenSSH_9.6\r\n");
         assert!(
             e.message.contains("\"SSH-2.0-OpenSSH_9.6\\r\\n\"") || e.message.contains("SSH-2.0")
         );
         assert!(e.hint.unwrap().contains("SSH"));
         // Caught before the line ends.
-        let e = err(b"SSH-2.0-Open");
+        let e = err09(b"SSH-2.0-Open");
         assert!(e.message.contains("HTTP/0.9"));
-        let e = err(b"\x15\x03\x01\x00\x02\x02\x46");
+        let e = err09(b"\x15\x03\x01\x00\x02\x02\x46");
         assert!(e.hint.unwrap().contains("TLS"));
-        err(b"<html>hello</html>\n");
-        err(b"\r\nHTTP/1.1 200 OK\r\n\r\n");
-        err(b" HTTP/1.1 200 OK\r\n\r\n");
-        err(b"http/1.1 200 OK\r\n\r\n");
+        err09(b"<html>hello</html>\n");
+        err09(b"\r\nHTTP/1.1 200 OK\r\n\r\n");
+        err09(b" HTTP/1.1 200 OK\r\n\r\n");
+        err09(b"http/1.1 200 OK\r\n\r\n");
     }
 
     #[test]

@@ -207,6 +207,7 @@ pub const VARIABLES: &[&str] = &[
     "time_redirect",
     "time_total",
     "http_code",
+    "response_code",
     "http_version",
     "remote_ip",
     "remote_port",

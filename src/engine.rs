@@ -406,7 +406,8 @@ fn hop_once(
         deadline,
         body_use: &body_use,
     };
-    let result = exchange::run(t, conn.fd, &spec, out)
+    let mut transport = net::PlainTcp(conn.fd);
+    let result = exchange::run(t, &mut transport, &spec, out)
         .and_then(|x| decide_redirect(t, req, hop, cur, &x.head).map(|next| (x, next)));
 
     phase(t, hop, Phase::Close);

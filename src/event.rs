@@ -186,6 +186,85 @@ pub enum Event {
         when: String,
         info: TcpInfoView,
     },
+    /// The TLS handshake begins on a connected socket.
+    TlsStart {
+        at_us: u64,
+        fd: i32,
+        /// The SNI sent (None for an IP literal: SNI carries names only).
+        server_name: Option<String>,
+        versions: Vec<String>,
+        alpn_offered: Vec<String>,
+        /// What the certificate is checked against: `webpki-roots`, `--cacert FILE`, `insecure (-k)`, ….
+        trust: String,
+    },
+    /// One TLS record sent or received, as seen on the wire (header decoded, payload maybe encrypted).
+    TlsRecord {
+        at_us: u64,
+        /// `sent` or `received`.
+        direction: String,
+        /// `handshake`, `change_cipher_spec`, `alert`, `application_data`.
+        content_type: String,
+        /// The record-layer version field, e.g. `TLS 1.2` (TLS 1.3 records say 1.2 there).
+        version: String,
+        /// Payload length in bytes (the 5-byte header not included).
+        length: usize,
+        /// The payload is encrypted (its content cannot be read off the wire).
+        encrypted: bool,
+    },
+    /// One handshake message, decoded.
+    TlsMessage {
+        at_us: u64,
+        direction: String,
+        /// `ClientHello`, `ServerHello`, `HelloRetryRequest`, `EncryptedExtensions`, `Certificate`, ….
+        name: String,
+        length: usize,
+        /// It travelled encrypted (TLS 1.3 after ServerHello).
+        encrypted: bool,
+        /// How wtcurl knows: `read from the record` or `from rustls after decryption`.
+        source: String,
+        /// The decoded fields, per message.
+        detail: serde_json::Value,
+    },
+    TlsAlert {
+        at_us: u64,
+        direction: String,
+        level: String,
+        description: String,
+    },
+    /// One certificate of the chain the server sent (index 0 is the server's own).
+    TlsCertificate {
+        at_us: u64,
+        index: usize,
+        subject: String,
+        issuer: String,
+        sans: Vec<String>,
+        not_before: String,
+        not_after: String,
+        days_left: i64,
+        key: String,
+        signature: String,
+        sha256: String,
+    },
+    /// The verification verdict.
+    TlsVerified {
+        at_us: u64,
+        ok: bool,
+        /// The trust anchor the chain ended at.
+        anchor: Option<String>,
+        /// The SAN that matched the host.
+        matched_name: Option<String>,
+        detail: String,
+    },
+    /// The handshake finished: what was negotiated.
+    TlsDone {
+        at_us: u64,
+        version: String,
+        cipher_suite: String,
+        key_exchange: Option<String>,
+        alpn: Option<String>,
+        round_trips: u32,
+        session_tickets: u32,
+    },
     RequestWritten {
         at_us: u64,
         fd: i32,
@@ -272,6 +351,13 @@ impl Event {
             | ConnectAttempt { at_us, .. }
             | ConnectResult { at_us, .. }
             | TcpInfo { at_us, .. }
+            | TlsStart { at_us, .. }
+            | TlsRecord { at_us, .. }
+            | TlsMessage { at_us, .. }
+            | TlsAlert { at_us, .. }
+            | TlsCertificate { at_us, .. }
+            | TlsVerified { at_us, .. }
+            | TlsDone { at_us, .. }
             | RequestWritten { at_us, .. }
             | Interim { at_us, .. }
             | FirstByte { at_us }

@@ -6,8 +6,7 @@ use crate::http::body::{BodyReader, Framing, framing};
 use crate::http::decode::ContentDecoder;
 use crate::http::request::{RequestParams, build_request, display_head, head_len};
 use crate::http::response::{Limits, ResponseHead, parse_head};
-use crate::net;
-use crate::sys::Fd;
+use crate::net::Transport;
 use std::io::Write;
 use std::time::Instant;
 
@@ -48,9 +47,15 @@ pub struct ExchangeSpec<'a> {
 }
 
 /// Sends the request and reads the response on `fd`.
-pub fn run(t: &mut Tracer, fd: Fd, spec: &ExchangeSpec, out: &mut dyn Write) -> Result<Exchange> {
+pub fn run(
+    t: &mut Tracer,
+    conn: &mut dyn Transport,
+    spec: &ExchangeSpec,
+    out: &mut dyn Write,
+) -> Result<Exchange> {
+    let fd = conn.fd();
     let bytes = build_request(&spec.request)?;
-    net::send_all(t, fd, &bytes, spec.deadline)?;
+    conn.send_all(t, &bytes, spec.deadline)?;
     let head_bytes = head_len(&bytes);
     let at = t.now_us();
     t.emit(Event::RequestWritten {
@@ -131,7 +136,7 @@ pub fn run(t: &mut Tracer, fd: Fd, spec: &ExchangeSpec, out: &mut dyn Write) -> 
                 .hint("the server sent an incomplete HTTP head")
             });
         }
-        let n = net::recv(t, fd, &mut buf, spec.deadline, wire)?;
+        let n = conn.recv(t, &mut buf, spec.deadline, wire)?;
         recv_calls += 1;
         if n == 0 {
             peer_closed = true;
@@ -171,7 +176,7 @@ pub fn run(t: &mut Tracer, fd: Fd, spec: &ExchangeSpec, out: &mut dyn Write) -> 
         feed_body(&mut reader, &mut decoder, &pending, &mut sink)?;
     }
     while !reader.is_done() {
-        let n = net::recv(t, fd, &mut buf, spec.deadline, wire)?;
+        let n = conn.recv(t, &mut buf, spec.deadline, wire)?;
         recv_calls += 1;
         if n == 0 {
             peer_closed = true;

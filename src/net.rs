@@ -304,6 +304,43 @@ pub fn connect(
     })
 }
 
+/// A byte stream the HTTP exchange runs over: plain TCP, or TLS on top of it.
+pub trait Transport {
+    /// The socket underneath.
+    fn fd(&self) -> Fd;
+    /// Sends all of `data` (for TLS: as application data, encrypted).
+    fn send_all(&mut self, t: &mut Tracer, data: &[u8], deadline: Option<Instant>) -> Result<()>;
+    /// Receives some bytes (for TLS: decrypted application data). 0 means the peer closed.
+    fn recv(
+        &mut self,
+        t: &mut Tracer,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+        received: u64,
+    ) -> Result<usize>;
+}
+
+/// Plain TCP: the bytes go to the socket as they are.
+pub struct PlainTcp(pub Fd);
+
+impl Transport for PlainTcp {
+    fn fd(&self) -> Fd {
+        self.0
+    }
+    fn send_all(&mut self, t: &mut Tracer, data: &[u8], deadline: Option<Instant>) -> Result<()> {
+        send_all(t, self.0, data, deadline)
+    }
+    fn recv(
+        &mut self,
+        t: &mut Tracer,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+        received: u64,
+    ) -> Result<usize> {
+        recv(t, self.0, buf, deadline, received)
+    }
+}
+
 fn timeout_error(phase: Phase, what: &str, received: u64) -> Error {
     Error::new(
         phase,

@@ -16,6 +16,7 @@ struct HopTimes {
     start: u64,
     resolved: Option<u64>,
     connected: Option<u64>,
+    tls_done: Option<u64>,
     request_start: Option<u64>,
     request_written: Option<u64>,
     first_byte: Option<u64>,
@@ -196,13 +197,23 @@ impl<W: Write> Explain<W> {
             let end = h.end.unwrap_or(total);
             let resolved = h.resolved.unwrap_or(end);
             let connected = h.connected.unwrap_or(resolved.max(h.start));
-            let pre = h.request_start.unwrap_or(connected);
+            let tls = h.tls_done.unwrap_or(connected);
+            let pre = h.request_start.unwrap_or(tls);
             let written = h.request_written.unwrap_or(pre);
             let first = h.first_byte.unwrap_or(written);
             let rows: [(&str, u64, u64, &str); 6] = [
                 ("DNS", h.start, resolved, "time_namelookup"),
                 ("TCP connect", resolved, connected, "time_connect"),
-                ("TLS", connected, connected, "time_appconnect (none: http)"),
+                (
+                    "TLS",
+                    connected,
+                    tls,
+                    if h.tls_done.is_some() {
+                        "time_appconnect"
+                    } else {
+                        "time_appconnect (none: http)"
+                    },
+                ),
                 ("request sent", pre, written, "time_pretransfer at start"),
                 ("waiting (TTFB)", written, first, "time_starttransfer"),
                 ("transfer", first, end, "time_total"),
@@ -488,6 +499,165 @@ impl<W: Write> Observer for Explain<W> {
                     thousands(info.bytes_received)
                 ));
             }
+            Event::TlsStart {
+                fd,
+                server_name,
+                versions,
+                alpn_offered,
+                trust,
+                ..
+            } => {
+                let sni = server_name
+                    .as_deref()
+                    .map_or("no SNI (the host is an IP address)".to_string(), |n| {
+                        format!("SNI {n}")
+                    });
+                self.line(&format!(
+                    "   TLS on fd {fd}: {sni}; offering {}; ALPN {}",
+                    versions.join(", "),
+                    alpn_offered.join(", ")
+                ));
+                self.note(&format!(
+                    "the server's certificate will be checked against: {trust}"
+                ));
+            }
+            Event::TlsRecord {
+                direction,
+                content_type,
+                version,
+                length,
+                encrypted,
+                ..
+            } => {
+                let arrow = if direction == "sent" { "→" } else { "←" };
+                let enc = if *encrypted { ", encrypted" } else { "" };
+                let t = format!(
+                    "{arrow} record {content_type} ({version} in the header), {length} bytes{enc}"
+                );
+                let style = if direction == "sent" {
+                    self.p.wire_out
+                } else {
+                    self.p.wire_in
+                };
+                let t = self.p.paint(style, &t);
+                self.line(&format!("   {t}"));
+            }
+            Event::TlsMessage {
+                direction,
+                name,
+                length,
+                encrypted,
+                source,
+                detail,
+                ..
+            } => {
+                let arrow = if direction == "sent" { "→" } else { "←" };
+                let enc = if *encrypted { "encrypted; " } else { "" };
+                let t = format!("{arrow} {name}, {length} bytes ({enc}{source})");
+                let style = if direction == "sent" {
+                    self.p.wire_out
+                } else {
+                    self.p.wire_in
+                };
+                let t = self.p.paint(style, &t);
+                self.line(&format!("      {t}"));
+                if let serde_json::Value::Object(fields) = detail {
+                    for (k, v) in fields {
+                        self.line(&format!("          {k}: {}", json_text(v)));
+                    }
+                }
+            }
+            Event::TlsAlert {
+                direction,
+                level,
+                description,
+                ..
+            } => {
+                let t = self.p.paint(
+                    self.p.bad,
+                    &format!("alert {level} {description} ({direction})"),
+                );
+                self.line(&format!("   {t}"));
+            }
+            Event::TlsCertificate {
+                index,
+                subject,
+                issuer,
+                sans,
+                not_before,
+                not_after,
+                days_left,
+                key,
+                signature,
+                sha256,
+                ..
+            } => {
+                self.line(&format!("   certificate #{index}: {subject}"));
+                self.line(&format!("      issuer: {issuer}"));
+                if !sans.is_empty() {
+                    self.line(&format!("      names (SAN): {}", sans.join(", ")));
+                }
+                self.line(&format!(
+                    "      valid {not_before} → {not_after} ({days_left} days left)"
+                ));
+                self.line(&format!("      key {key}; signed with {signature}"));
+                self.line(&format!("      SHA-256 {sha256}"));
+            }
+            Event::TlsVerified {
+                ok,
+                anchor,
+                matched_name,
+                detail,
+                ..
+            } => {
+                if *ok {
+                    let t = self.p.paint(self.p.ok, "✓ certificate verified");
+                    let anchor = anchor
+                        .as_deref()
+                        .map(|a| format!("; chains to {a}"))
+                        .unwrap_or_default();
+                    let name = matched_name
+                        .as_deref()
+                        .map(|n| format!("; {n} matches the host"))
+                        .unwrap_or_default();
+                    self.line(&format!("   {t}{anchor}{name}"));
+                } else {
+                    let t = self.p.paint(self.p.bad, "✗ certificate not verified");
+                    self.line(&format!("   {t}"));
+                }
+                if !detail.is_empty() {
+                    self.note(detail);
+                }
+            }
+            Event::TlsDone {
+                at_us,
+                version,
+                cipher_suite,
+                key_exchange,
+                alpn,
+                round_trips,
+                session_tickets,
+            } => {
+                if let Some(h) = self.hop_mut() {
+                    h.tls_done = Some(*at_us);
+                }
+                let kx = key_exchange
+                    .as_deref()
+                    .map(|k| format!(", key exchange {k}"))
+                    .unwrap_or_default();
+                let alpn = alpn
+                    .as_deref()
+                    .map_or("no ALPN".to_string(), |a| format!("ALPN {a}"));
+                let t = self.p.paint(
+                    self.p.ok,
+                    &format!("= {version}, {cipher_suite}{kx}, {alpn}"),
+                );
+                self.line(&format!(
+                    "   {t}; {round_trips} round trip{}, {session_tickets} session ticket{}",
+                    if *round_trips == 1 { "" } else { "s" },
+                    if *session_tickets == 1 { "" } else { "s" }
+                ));
+            }
             Event::RequestWritten {
                 at_us,
                 head,
@@ -696,5 +866,14 @@ pub fn tcp_state_name(state: u8) -> &'static str {
         10 => "LISTEN",
         11 => "CLOSING",
         _ => "unknown",
+    }
+}
+
+/// A JSON value as short text: strings bare, arrays joined with commas.
+fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => a.iter().map(json_text).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
     }
 }

@@ -34,7 +34,11 @@ pub struct Metrics {
 impl Observer for Metrics {
     fn on_event(&mut self, event: &Event) {
         match event {
-            Event::Url { url, .. } => self.url_effective = url.clone(),
+            Event::Url { url, .. } => {
+                self.url_effective = url.clone();
+                // curl's time_appconnect is 0 for a transfer without TLS.
+                self.appconnect_us = 0;
+            }
             Event::Redirect {
                 at_us,
                 followed: true,
@@ -61,6 +65,7 @@ impl Observer for Metrics {
                 phase: Phase::Request,
                 ..
             } => self.pretransfer_us = *at_us,
+            Event::TlsDone { at_us, .. } => self.appconnect_us = *at_us,
             Event::RequestWritten {
                 head_bytes,
                 body_bytes,

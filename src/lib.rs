@@ -17,3 +17,4 @@ pub mod net;
 pub mod render;
 pub mod sys;
 pub mod target;
+pub mod tls;

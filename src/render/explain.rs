@@ -4,24 +4,11 @@ use crate::error::Phase;
 use crate::event::{AddressSource, Event, Observer};
 use crate::render::fmt::{escape_line, syscall_line, thousands, us};
 use crate::render::palette::Palette;
+use crate::render::waterfall::{self, HopTimes};
 use std::io::Write;
 
 /// Syscalls shown per body before the rest are summarised (the JSON trace keeps every one).
 const BODY_SYSCALLS_SHOWN: u32 = 4;
-
-/// Per-hop times for the waterfall (µs since start).
-#[derive(Clone, Debug, Default)]
-struct HopTimes {
-    url: String,
-    start: u64,
-    resolved: Option<u64>,
-    connected: Option<u64>,
-    tls_done: Option<u64>,
-    request_start: Option<u64>,
-    request_written: Option<u64>,
-    first_byte: Option<u64>,
-    end: Option<u64>,
-}
 
 /// The streaming explanation renderer.
 pub struct Explain<W: Write> {
@@ -101,9 +88,14 @@ impl<W: Write> Explain<W> {
         let _ = writeln!(self.out, "{text}");
     }
 
-    fn note(&mut self, text: &str) {
-        let t = self.p.paint(self.p.note, text);
+    /// One indented line in a style.
+    fn say(&mut self, style: owo_colors::Style, text: &str) {
+        let t = self.p.paint(style, text);
         self.line(&format!("   {t}"));
+    }
+
+    fn note(&mut self, text: &str) {
+        self.say(self.p.note, text);
     }
 
     fn stamp(&self, at: u64, dur: Option<u64>) -> String {
@@ -126,8 +118,7 @@ impl<W: Write> Explain<W> {
                 "… {} more poll/recvfrom calls not listed (--trace-json has every one)",
                 thousands(n)
             );
-            let t = self.p.paint(self.p.dim, &t);
-            self.line(&format!("   {t}"));
+            self.say(self.p.dim, &t);
         }
     }
 
@@ -141,8 +132,7 @@ impl<W: Write> Explain<W> {
                 us(start),
                 us(at)
             );
-            let t = self.p.paint(self.p.dim, &t);
-            self.line(&format!("   {t}"));
+            self.say(self.p.dim, &t);
         }
     }
 
@@ -181,61 +171,8 @@ impl<W: Write> Explain<W> {
     }
 
     fn waterfall(&mut self, total: u64) {
-        self.line("");
-        let h = self
-            .p
-            .paint(self.p.heading, &format!("── Waterfall {}", "─".repeat(48)));
-        self.line(&h);
-        let hops = self.hops.clone();
-        let width = 32u64;
-        let scale = |t: u64| (t * width).checked_div(total).unwrap_or(0).min(width);
-        let n = hops.len();
-        for (i, h) in hops.iter().enumerate() {
-            if n > 1 {
-                self.line(&format!("   hop {}: {}", i + 1, h.url));
-            }
-            let end = h.end.unwrap_or(total);
-            let resolved = h.resolved.unwrap_or(end);
-            let connected = h.connected.unwrap_or(resolved.max(h.start));
-            let tls = h.tls_done.unwrap_or(connected);
-            let pre = h.request_start.unwrap_or(tls);
-            let written = h.request_written.unwrap_or(pre);
-            let first = h.first_byte.unwrap_or(written);
-            let rows: [(&str, u64, u64, &str); 6] = [
-                ("DNS", h.start, resolved, "time_namelookup"),
-                ("TCP connect", resolved, connected, "time_connect"),
-                (
-                    "TLS",
-                    connected,
-                    tls,
-                    if h.tls_done.is_some() {
-                        "time_appconnect"
-                    } else {
-                        "time_appconnect (none: http)"
-                    },
-                ),
-                ("request sent", pre, written, "time_pretransfer at start"),
-                ("waiting (TTFB)", written, first, "time_starttransfer"),
-                ("transfer", first, end, "time_total"),
-            ];
-            for (name, from, to, curl) in rows {
-                let (from, to) = (from.min(to), to);
-                let a = scale(from);
-                let b = scale(to).max(a + u64::from(to > from));
-                let bar = format!(
-                    "{}{}{}",
-                    " ".repeat(a as usize),
-                    "█".repeat((b - a) as usize),
-                    " ".repeat((width - b.min(width)) as usize)
-                );
-                let bar = self.p.paint(self.p.ok, &bar);
-                let curl = self.p.paint(self.p.dim, curl);
-                self.line(&format!(
-                    "   {name:<15}|{bar}| {:>12}  @ {:>12}  {curl}",
-                    us(to - from),
-                    us(to)
-                ));
-            }
+        for line in waterfall::render(&self.hops, total, &self.p) {
+            self.line(&line);
         }
     }
 }
@@ -413,11 +350,10 @@ impl<W: Write> Observer for Explain<W> {
                 }
             }
             Event::DnsIgnored { server, reason, .. } => {
-                let t = self.p.paint(
+                self.say(
                     self.p.bad,
                     &format!("ignored a message from {server}: {reason}"),
                 );
-                self.line(&format!("   {t}"));
             }
             Event::Resolved {
                 at_us,
@@ -573,11 +509,10 @@ impl<W: Write> Observer for Explain<W> {
                 description,
                 ..
             } => {
-                let t = self.p.paint(
+                self.say(
                     self.p.bad,
                     &format!("alert {level} {description} ({direction})"),
                 );
-                self.line(&format!("   {t}"));
             }
             Event::TlsCertificate {
                 index,
@@ -669,8 +604,7 @@ impl<W: Write> Observer for Explain<W> {
                     h.request_written = Some(*at_us);
                 }
                 for l in head.lines() {
-                    let t = self.p.paint(self.p.wire_out, &format!("> {l}"));
-                    self.line(&format!("   {t}"));
+                    self.say(self.p.wire_out, &format!("> {l}"));
                 }
                 let body = if *body_bytes > 0 {
                     format!(" + {body_bytes} bytes of body")
@@ -714,11 +648,10 @@ impl<W: Write> Observer for Explain<W> {
                     .paint(self.p.wire_in, &format!("< {version} {status} {reason}"));
                 self.line(&format!("   {t}"));
                 for (k, v) in headers {
-                    let t = self.p.paint(
+                    self.say(
                         self.p.wire_in,
                         &format!("< {k}: {}", escape_line(v.as_bytes(), 120)),
                     );
-                    self.line(&format!("   {t}"));
                 }
                 let how = match (framing.as_str(), content_length) {
                     ("content-length", Some(n)) => format!("Content-Length says {n} bytes follow"),

@@ -5,6 +5,7 @@ pub mod fmt;
 pub mod json;
 pub mod palette;
 pub mod verbose;
+pub mod waterfall;
 pub mod writeout;
 
 #[cfg(test)]

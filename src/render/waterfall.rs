@@ -100,7 +100,7 @@ mod tests {
         assert!(lines[2].ends_with("time_namelookup"));
         assert!(lines[4].contains("time_appconnect (none: http)"));
         assert!(
-            lines[7].contains("       200 µs  @        800 µs  time_total"),
+            lines[7].ends_with("|       200 µs  @       800 µs  time_total"),
             "{}",
             lines[7]
         );

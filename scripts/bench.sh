@@ -8,7 +8,7 @@
 #      curl and wtcurl alternating in the same run against the same nginx: median, p90, ratios
 #   4. peak RSS (GNU time's %M) for the small request and for the 1 GiB download
 #   5. 1 GiB download throughput, -o /dev/null and stdout > /dev/null, alternating runs, median MB/s
-#   6. syscall counts for the 1 GiB download (strace -c), if strace is installed
+#   6. syscall counts for the 1 GiB download (perf's syscall tracepoints, else strace -c)
 #
 # Prints a Markdown report on stdout (progress goes to stderr). With --write, also replaces the
 # results section of BENCHMARKS.md (between the bench:results markers) with it.
@@ -16,7 +16,9 @@
 # Usage: scripts/bench.sh [--write]
 # Env:   BENCH_RUNS (200) and BENCH_WARMUP (20): small-file runs per command;
 #        BENCH_BIG_RUNS (3): 1 GiB downloads per tool and output mode;
-#        BENCH_BIG_SIZE (1G): size of the big file (truncate -s syntax).
+#        BENCH_BIG_SIZE (1G): size of the big file (truncate -s syntax);
+#        BENCH_NO_HYPERFINE=1: time with the python3 loop even if hyperfine is installed;
+#        BENCH_NO_BUILD=1: skip the build and measure the existing target/release/wtcurl.
 # Only loopback is used. Takes about a minute plus the build.
 set -euo pipefail
 
@@ -28,7 +30,7 @@ for arg in "$@"; do
     case "$arg" in
         --write) WRITE=1 ;;
         -h | --help)
-            sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -73,10 +75,15 @@ if ! "$GNU_TIME" -f %M true >/dev/null 2>&1; then
     }
 fi
 HYPERFINE=$(command -v hyperfine || true)
+[ "${BENCH_NO_HYPERFINE:-0}" = 1 ] && HYPERFINE=
 STRACE=$(command -v strace || true)
 
-log "cargo build --release"
-cargo build --release --quiet >&2 || die "cargo build --release failed"
+if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
+    log "BENCH_NO_BUILD=1: using the existing target/release/wtcurl"
+else
+    log "cargo build --release"
+    cargo build --release --quiet >&2 || die "cargo build --release failed"
+fi
 BIN="$ROOT/target/release/wtcurl"
 [ -x "$BIN" ] || die "$BIN missing after the build"
 
@@ -211,10 +218,13 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+
+LOAD_BEFORE_RUN = open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
 
 E = os.environ
 BIN = E["BENCH_BIN"]
@@ -230,6 +240,7 @@ STRACE = E["BENCH_STRACE"]
 SMALL_BYTES = int(E["BENCH_SMALL_BYTES"])
 BIG_BYTES = int(E["BENCH_BIG_BYTES"])
 ROOT = E["BENCH_ROOT"]
+BIG_LABEL = (f"{BIG_BYTES / 2**30:g} GiB" if BIG_BYTES >= 2**30 else f"{BIG_BYTES / 2**20:g} MiB")
 WTCURL = "target/release/wtcurl"  # as shown in the report
 DEVNULL = subprocess.DEVNULL
 
@@ -260,11 +271,13 @@ SMALL_CMDS = [
     ("wtcurl --explain", [BIN, "-s", "-o", "/dev/null", "--explain", SMALL]),
 ]
 times = {name: [] for name, _ in SMALL_CMDS}
+cpu_small = {name: [] for name, _ in SMALL_CMDS}  # (user + system) seconds, per round mean or per run
 round_medians = []  # per round: {name: median}
 
 if HYPERFINE:
     method = "hyperfine -N"
-    rounds = 4 if RUNS >= 40 else 1
+    # Many short rounds, command order rotated, so that load drifting on the machine hits all three.
+    rounds = 10 if RUNS >= 100 else (4 if RUNS >= 40 else 1)
     per_round = max(RUNS // rounds, 2)
     log(f"small file: hyperfine -N, {rounds} rounds x {per_round} runs per command, command order rotated per round")
     for r in range(rounds):
@@ -276,7 +289,8 @@ if HYPERFINE:
                 "--export-json", out]
         for name, cmd in order:
             argv += ["-n", name, " ".join(cmd)]
-        subprocess.run(argv, check=True, stdout=DEVNULL)
+        with open(os.path.join(TMP, "hyperfine.log"), "a") as hl:
+            subprocess.run(argv, check=True, stdout=hl, stderr=hl)
         with open(out) as f:
             res = json.load(f)["results"]
         rm = {}
@@ -284,6 +298,7 @@ if HYPERFINE:
             if any(c != 0 for c in item.get("exit_codes", [0])):
                 sys.exit(f"bench: {item['command']} exited non-zero under hyperfine")
             times[item["command"]] += item["times"]
+            cpu_small[item["command"]].append(item["user"] + item["system"])
             rm[item["command"]] = statistics.median(item["times"])
         round_medians.append(rm)
     runs_done = rounds * per_round
@@ -300,12 +315,15 @@ else:
     for i in range(RUNS):
         order = SMALL_CMDS[i % 3:] + SMALL_CMDS[:i % 3]
         for name, cmd in order:
+            c0 = os.times()
             t0 = time.perf_counter()
             rc = subprocess.run(cmd, stdout=DEVNULL, stderr=DEVNULL).returncode
             dt = time.perf_counter() - t0
+            c1 = os.times()
             if rc != 0:
                 sys.exit(f"bench: {show(cmd)} exited {rc}")
             times[name].append(dt)
+            cpu_small[name].append(c1.children_user - c0.children_user + c1.children_system - c0.children_system)
             rm[name].append(dt)
         if (i + 1) % chunk == 0:
             round_medians.append({n: statistics.median(v) for n, v in rm.items()})
@@ -315,6 +333,7 @@ else:
            f"{RUNS} runs per command, order rotated every run; stdout and stderr to /dev/null")
 
 med = {n: statistics.median(v) * 1000 for n, v in times.items()}
+cpu_ms = {n: statistics.mean(v) * 1000 for n, v in cpu_small.items()}
 p90 = {n: pct(v, 90) * 1000 for n, v in times.items()}
 ratio_wt = med["wtcurl"] / med["curl"]
 ratio_ex = med["wtcurl --explain"] / med["wtcurl"]
@@ -331,20 +350,24 @@ with open(explain_file, "rb") as ef:
 
 
 # --- 2. peak RSS ---------------------------------------------------------------------------------
-def run_measured(cmd, stdout=DEVNULL, stderr=DEVNULL):
-    """Runs cmd under GNU time (if any); returns (seconds, peak RSS KiB or None)."""
+def run_measured(cmd, stdout=DEVNULL, stderr=DEVNULL, with_cpu=False):
+    """Runs cmd under GNU time (if any); returns (seconds, peak RSS KiB or None[, CPU seconds])."""
     rss_file = os.path.join(TMP, "rss.txt")
     argv = [GNU_TIME, "-f", "%M", "-o", rss_file] + cmd if GNU_TIME else cmd
+    c0 = os.times()
     t0 = time.perf_counter()
     rc = subprocess.run(argv, stdout=stdout, stderr=stderr).returncode
     dt = time.perf_counter() - t0
+    c1 = os.times()
     if rc != 0:
         sys.exit(f"bench: {show(cmd)} exited {rc}")
     rss = None
     if GNU_TIME:
         with open(rss_file) as f:
             rss = int(f.read().split()[-1])
-    return dt, rss
+    # GNU time itself costs about a millisecond of CPU: noise next to a 1 GiB transfer.
+    cpu = c1.children_user - c0.children_user + c1.children_system - c0.children_system
+    return (dt, rss, cpu) if with_cpu else (dt, rss)
 
 
 rss_small = {name: [] for name, _ in SMALL_CMDS}
@@ -363,39 +386,92 @@ BIG_CMDS = {
 }
 big = {k: [] for k in BIG_CMDS}
 big_rss = {k: [] for k in BIG_CMDS}
-log(f"1 GiB download: {BIG_RUNS} alternating runs per tool and output mode")
+big_cpu = {k: [] for k in BIG_CMDS}
+log(f"{BIG_LABEL} download: {BIG_RUNS} alternating runs per tool and output mode")
 for i in range(BIG_RUNS):
     for mode in ("-o", "stdout"):
         tools = ("curl", "wtcurl") if i % 2 == 0 else ("wtcurl", "curl")
         for tool in tools:
-            dt, rss = run_measured(BIG_CMDS[(tool, mode)])
+            dt, rss, c = run_measured(BIG_CMDS[(tool, mode)], with_cpu=True)
             big[(tool, mode)].append(dt)
             big_rss[(tool, mode)].append(rss)
+            big_cpu[(tool, mode)].append(c)
 mbps = {k: BIG_BYTES / 1e6 / statistics.median(v) for k, v in big.items()}
 
-log("1 GiB download with --explain (stderr to a file), once")
+log(f"{BIG_LABEL} download with --explain (stderr to a file), once")
 explain_big_file = os.path.join(TMP, "explain-big.txt")
 with open(explain_big_file, "wb") as ef:
-    ex_dt, ex_rss = run_measured([BIN, "-s", "-o", "/dev/null", "--explain", BIG], stderr=ef)
+    ex_dt, ex_rss, ex_cpu = run_measured([BIN, "-s", "-o", "/dev/null", "--explain", BIG], stderr=ef,
+                                         with_cpu=True)
 ex_mbps = BIG_BYTES / 1e6 / ex_dt
 explain_big_bytes = os.path.getsize(explain_big_file)
 
 # --- 4. syscalls for the 1 GiB download ----------------------------------------------------------
+# perf's syscall tracepoints count without slowing the process (strace -c does, and a slower reader
+# finds more data queued, so its reads get bigger); strace -c is the fallback.
+SYSCALLS = ["recvfrom", "read", "recvmsg", "poll", "ppoll", "epoll_wait", "write", "writev",
+            "sendto", "mmap", "munmap", "brk"]
 sysc = {}
-if STRACE:
-    log("strace -f -c on the 1 GiB download (-o /dev/null)")
+sysc_how = None
+PERF_EVENTS = None
+
+
+def perf_events():
+    """The tracepoints this kernel and perf can count (names differ between architectures)."""
+    global PERF_EVENTS
+    if PERF_EVENTS is None:
+        PERF_EVENTS = []
+        for ev in ["raw_syscalls:sys_enter"] + [f"syscalls:sys_enter_{n}" for n in SYSCALLS]:
+            ok = subprocess.run(["perf", "stat", "-o", "/dev/null", "-e", ev, "true"],
+                                stdout=DEVNULL, stderr=DEVNULL).returncode == 0
+            if ok:
+                PERF_EVENTS.append(ev)
+    return PERF_EVENTS
+
+
+def perf_counts(cmd):
+    out = os.path.join(TMP, "perf-stat.txt")
+    ev = perf_events()
+    if not ev or ev[0] != "raw_syscalls:sys_enter":
+        return None
+    p = subprocess.run(["perf", "stat", "-x", ",", "-o", out, "-e", ",".join(ev)] + cmd,
+                       stdout=DEVNULL, stderr=DEVNULL)
+    if p.returncode != 0:
+        return None
+    calls = {}
+    with open(out) as f:
+        for line in f:
+            parts = line.strip().split(",")
+            if len(parts) >= 3 and parts[0].isdigit():
+                name = parts[2].split(":")[-1].removeprefix("sys_enter_")
+                calls["all" if name == "sys_enter" else name] = int(parts[0])
+    return calls if "all" in calls else None
+
+
+def strace_counts(cmd):
+    out = os.path.join(TMP, "strace.txt")
+    subprocess.run([STRACE, "-f", "-c", "-o", out] + cmd, stdout=DEVNULL, stderr=DEVNULL, check=True)
+    calls = {}
+    with open(out) as f:
+        for line in f:
+            parts = line.split()
+            # % time, seconds, usecs/call, calls, [errors], syscall
+            if len(parts) >= 5 and re.fullmatch(r"[\d.]+", parts[0]) and parts[-1] != "total":
+                calls[parts[-1]] = int(parts[3])
+    calls["all"] = sum(calls.values())
+    return calls
+
+
+if shutil.which("perf") and perf_counts(["true"]) is not None:
+    sysc_how = "`perf stat -e raw_syscalls:sys_enter,syscalls:sys_enter_*`"
+    log(f"syscall counts for the {BIG_LABEL} download (perf stat tracepoints)")
     for tool in ("curl", "wtcurl"):
-        out = os.path.join(TMP, f"strace-{tool}.txt")
-        subprocess.run([STRACE, "-f", "-c", "-o", out] + BIG_CMDS[(tool, "-o")],
-                       stdout=DEVNULL, stderr=DEVNULL, check=True)
-        calls = {}
-        with open(out) as f:
-            for line in f:
-                parts = line.split()
-                # % time, seconds, usecs/call, calls, [errors], syscall
-                if len(parts) >= 5 and re.fullmatch(r"[\d.]+", parts[0]) and parts[-1] != "total":
-                    calls[parts[-1]] = int(parts[3])
-        sysc[tool] = calls
+        sysc[tool] = perf_counts(BIG_CMDS[(tool, "-o")])
+elif STRACE:
+    sysc_how = "`strace -f -c` (slows the reader: its receive calls come out bigger than untraced)"
+    log(f"syscall counts for the {BIG_LABEL} download (strace -f -c)")
+    for tool in ("curl", "wtcurl"):
+        sysc[tool] = strace_counts(BIG_CMDS[(tool, "-o")])
 
 # --- 5. report -----------------------------------------------------------------------------------
 def first_line(cmd):
@@ -421,11 +497,21 @@ wt_rss_all += [ex_rss]
 wt_rss_all = [x for x in wt_rss_all if x is not None]
 rss_max = max(wt_rss_all) if wt_rss_all else None
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+LOAD_BEFORE = LOAD_BEFORE_RUN
 L = []
 L.append(f"Run on {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}, "
          f"reproduce with `scripts/bench.sh --write`.")
 L.append("")
-L.append(f"- machine: `nproc` {first_line(['nproc'])}, kernel {platform.release()} ({platform.machine()})")
+L.append(f"- machine: `nproc` {first_line(['nproc'])}, kernel {platform.release()} ({platform.machine()}); "
+         f"1-min load average {LOAD_BEFORE} at start, {loadavg().split()[0]} at end")
 L.append(f"- curl: `{first_line(['curl', '--version'])}`")
 L.append(f"- wtcurl: `{first_line([BIN, '--version'])}` (release build, `cargo build --release`)")
 L.append(f"- server: `{first_line(['nginx', '-v'])}` on 127.0.0.1, 1 worker, sendfile on, access_log off")
@@ -442,62 +528,58 @@ L.append(f"| --explain adds under 10% per request | {med['wtcurl --explain']:.2f
          f"{med['wtcurl']:.2f} ms = +{(ratio_ex - 1) * 100:.1f}% | {verdict(ratio_ex < 1.10)} |")
 for mode, label in (("-o", "-o /dev/null"), ("stdout", "stdout > /dev/null")):
     r = mbps[("wtcurl", mode)] / mbps[("curl", mode)]
-    L.append(f"| 1 GiB throughput at least curl's ({label}) | {mbps[('wtcurl', mode)]:.0f} vs "
+    L.append(f"| {BIG_LABEL} throughput at least curl's ({label}) | {mbps[('wtcurl', mode)]:.0f} vs "
              f"{mbps[('curl', mode)]:.0f} MB/s = {r:.2f}x | {verdict(r >= 1.0)} |")
 L.append(f"| wtcurl peak RSS under 16 MiB, any body size | max {mib(rss_max)} over all wtcurl runs | "
          f"{verdict(rss_max is not None and rss_max < LIMIT_KIB) if rss_max is not None else 'n/a'} |")
 L.append("")
 L.append(f"### One request, small file ({runs_done} runs per command)")
 L.append("")
-L.append("| command | median | p90 | peak RSS (median / max of 10) |")
-L.append("|---|---:|---:|---:|")
+L.append("| command | median | p90 | CPU user+sys (mean) | peak RSS (median / max of 10) |")
+L.append("|---|---:|---:|---:|---:|")
 for name, cmd in SMALL_CMDS:
     shown = show(cmd) + (" 2>/dev/null" if "--explain" in cmd else "")
     rs = rss_small[name]
     rss_txt = f"{mib(statistics.median(rs))} / {mib(max(rs))}" if rs else "n/a"
-    L.append(f"| `{shown}` | {med[name]:.2f} ms | {p90[name]:.2f} ms | {rss_txt} |")
+    L.append(f"| `{shown}` | {med[name]:.2f} ms | {p90[name]:.2f} ms | {cpu_ms[name]:.2f} ms | {rss_txt} |")
 L.append("")
 L.append(f"- wtcurl / curl: {ratio_wt:.3f}x on the median (per-round medians: "
          f"{', '.join(f'{x:.3f}' for x in rr_wt)})")
 L.append(f"- explain / no explain: {ratio_ex:.3f}x on the median (per-round medians: "
-         f"{', '.join(f'{x:.3f}' for x in rr_ex)})")
+         f"{', '.join(f'{x:.3f}' for x in rr_ex)}); CPU time {cpu_ms['wtcurl --explain'] / cpu_ms['wtcurl']:.2f}x")
 L.append(f"- the explanation of one small request is {explain_lines} lines, {explain_bytes} bytes on stderr")
 L.append("")
-L.append(f"### 1 GiB download ({BIG_RUNS} alternating runs each)")
+L.append(f"### {BIG_LABEL} download ({BIG_RUNS} alternating runs each)")
 L.append("")
-L.append("| command | median time | median throughput | runs (s) | peak RSS (max) |")
-L.append("|---|---:|---:|---|---:|")
+L.append("| command | median time | median throughput | runs (s) | CPU user+sys (median) | peak RSS (max) |")
+L.append("|---|---:|---:|---|---:|---:|")
 for (tool, mode), cmd in BIG_CMDS.items():
     shown = show(cmd) + (" > /dev/null" if mode == "stdout" else "")
     v = big[(tool, mode)]
     rs = [x for x in big_rss[(tool, mode)] if x is not None]
     L.append(f"| `{shown}` | {statistics.median(v):.2f} s | {mbps[(tool, mode)]:.0f} MB/s | "
-             f"{', '.join(f'{x:.2f}' for x in v)} | {mib(max(rs)) if rs else 'n/a'} |")
+             f"{', '.join(f'{x:.2f}' for x in v)} | {statistics.median(big_cpu[(tool, mode)]):.2f} s | "
+             f"{mib(max(rs)) if rs else 'n/a'} |")
 L.append(f"| `{WTCURL} -s -o /dev/null --explain {BIG} 2>FILE` (1 run) | {ex_dt:.2f} s | "
-         f"{ex_mbps:.0f} MB/s | {ex_dt:.2f} | {mib(ex_rss)} |")
+         f"{ex_mbps:.0f} MB/s | {ex_dt:.2f} | {ex_cpu:.2f} s | {mib(ex_rss)} |")
 L.append("")
 L.append(f"MB = 10^6 bytes. The --explain run wrote {explain_big_bytes} bytes of explanation.")
 if sysc:
     L.append("")
-    L.append("### Syscalls for the 1 GiB download (`strace -f -c`, -o /dev/null)")
+    L.append(f"### Syscalls for the {BIG_LABEL} download (-o /dev/null, one run each, {sysc_how})")
     L.append("")
-    names = ["recvfrom", "read", "recvmsg", "poll", "ppoll", "epoll_wait", "write", "writev",
-             "sendto", "mmap", "munmap", "brk"]
     L.append("| syscall | curl | wtcurl |")
     L.append("|---|---:|---:|")
-    for n in names:
+    for n in SYSCALLS + ["all"]:
         a, b = sysc["curl"].get(n, 0), sysc["wtcurl"].get(n, 0)
         if a or b:
             L.append(f"| {n} | {a} | {b} |")
-    tot = {t: sum(c.values()) for t, c in sysc.items()}
-    L.append(f"| all | {tot['curl']} | {tot['wtcurl']} |")
     gib = BIG_BYTES / 2**30
-    rx = {t: sum(sysc[t].get(n, 0) for n in ("recvfrom", "read", "recvmsg")) for t in sysc}
+    rx = {t: sum(sysc[t].get(n, 0) for n in ("recvfrom", "recvmsg")) for t in sysc}
     L.append("")
     L.append(f"Bytes per receive call: curl {BIG_BYTES / max(rx['curl'], 1) / 1024:.1f} KiB, "
              f"wtcurl {BIG_BYTES / max(rx['wtcurl'], 1) / 1024:.1f} KiB "
-             f"(receive calls per GiB: curl {rx['curl'] / gib:.0f}, wtcurl {rx['wtcurl'] / gib:.0f}; "
-             "curl's `read` count includes its config and library files).")
+             f"(receive calls per GiB: curl {rx['curl'] / gib:.0f}, wtcurl {rx['wtcurl'] / gib:.0f}).")
 
 report = "\n".join(L) + "\n"
 print(report, end="")

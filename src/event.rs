@@ -374,6 +374,11 @@ impl Event {
 /// Anything that consumes the event stream: renderers, the JSON trace, metrics, tests.
 pub trait Observer {
     fn on_event(&mut self, event: &Event);
+    /// Whether this observer looks at syscall events. When no observer does, the syscall layer
+    /// skips building them (the body loop of a large download makes tens of thousands).
+    fn wants_syscalls(&self) -> bool {
+        true
+    }
 }
 
 /// Records every event; for tests and snapshot fixtures.
@@ -400,18 +405,27 @@ impl Observer for Fanout<'_> {
             o.on_event(event);
         }
     }
+    fn wants_syscalls(&self) -> bool {
+        self.observers.iter().any(|o| o.wants_syscalls())
+    }
 }
 
 /// The engine's handle on time and on the event stream. Every module that acts takes `&mut Tracer`.
 pub struct Tracer<'a> {
     clock: &'a dyn Clock,
     observer: &'a mut dyn Observer,
+    wants_syscalls: bool,
 }
 
 impl<'a> Tracer<'a> {
     /// Starts a trace: emits `trace_start` first.
     pub fn new(clock: &'a dyn Clock, observer: &'a mut dyn Observer) -> Self {
-        let mut t = Tracer { clock, observer };
+        let wants_syscalls = observer.wants_syscalls();
+        let mut t = Tracer {
+            clock,
+            observer,
+            wants_syscalls,
+        };
         let ev = Event::TraceStart {
             schema: SCHEMA_VERSION,
             epoch_us: clock.epoch_us(),
@@ -423,6 +437,11 @@ impl<'a> Tracer<'a> {
 
     pub fn now_us(&self) -> u64 {
         self.clock.now_us()
+    }
+
+    /// Whether any observer wants syscall events (decided once, at the start).
+    pub fn wants_syscalls(&self) -> bool {
+        self.wants_syscalls
     }
 
     pub fn emit(&mut self, event: Event) {

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::time::Instant;
 
 /// Size of each recvfrom: the kernel hands over at most this much per call.
-pub const RECV_BUFFER: usize = 64 * 1024;
+pub const RECV_BUFFER: usize = 256 * 1024;
 
 /// What to do with the response body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -80,9 +80,12 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     };
     let clock = RealClock::new();
     let mut metrics = Metrics::default();
-    let mut explain = args
-        .explain
-        .then(|| Explain::new(std::io::stderr(), Palette::for_stderr(args.no_color)));
+    let mut explain = args.explain.then(|| {
+        Explain::new(
+            std::io::BufWriter::new(std::io::stderr()),
+            Palette::for_stderr(args.no_color),
+        )
+    });
     let mut verbose = args.verbose.then(|| Verbose::new(std::io::stderr()));
     let mut trace = match &args.trace_json {
         Some(p) => Some(JsonTrace::new(BufWriter::new(

@@ -37,9 +37,13 @@ fn record(
     fd: Option<RawFd>,
     start_us: u64,
     result: Result<i64, Errno>,
-    args: serde_json::Value,
+    args: impl FnOnce() -> serde_json::Value,
 ) {
     let end_us = t.now_us();
+    if !t.wants_syscalls() {
+        return;
+    }
+    let args = args();
     let (ret, errno) = match result {
         Ok(v) => (v, None),
         Err(e) => (-1, Some(format!("{e:?}"))),
@@ -70,11 +74,13 @@ pub fn socket(t: &mut Tracer, for_addr: &SocketAddr, kind: Kind) -> Result<Fd, E
         None,
     )
     .map(|owned| owned.into_raw_fd());
-    let args = json!({
-        "domain": if family == AddressFamily::Inet { "AF_INET" } else { "AF_INET6" },
-        "type": if kind == Kind::Stream { "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK" } else { "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK" },
-        "protocol": 0,
-    });
+    let args = || {
+        json!({
+            "domain": if family == AddressFamily::Inet { "AF_INET" } else { "AF_INET6" },
+            "type": if kind == Kind::Stream { "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK" } else { "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK" },
+            "protocol": 0,
+        })
+    };
     let fd = res.as_ref().ok().copied();
     record(t, "socket", fd, start, res.map(i64::from), args);
     res.map(Fd)
@@ -91,7 +97,7 @@ pub fn connect(t: &mut Tracer, fd: Fd, addr: &SocketAddr) -> Result<(), Errno> {
         Some(fd.0),
         start,
         res.map(|_| 0),
-        json!({ "addr": addr.to_string() }),
+        || json!({ "addr": addr.to_string() }),
     );
     res
 }
@@ -163,14 +169,10 @@ pub fn poll(
     let start = t.now_us();
     let res = nix::poll::poll(&mut pfds, timeout);
     let mut ready = Vec::with_capacity(fds.len());
-    let mut listed = Vec::with_capacity(fds.len());
-    for (p, (fd, interest)) in pfds.iter().zip(fds) {
+    let mut revents = Vec::with_capacity(fds.len());
+    for p in &pfds {
         let r = p.revents().unwrap_or(PollFlags::empty());
-        listed.push(json!({
-            "fd": fd.0,
-            "events": if *interest == Interest::Readable { "POLLIN" } else { "POLLOUT" },
-            "revents": flag_names(r),
-        }));
+        revents.push(r);
         ready.push(Ready {
             readable: r.contains(PollFlags::POLLIN),
             writable: r.contains(PollFlags::POLLOUT),
@@ -183,7 +185,20 @@ pub fn poll(
     } else {
         None
     };
-    let args = json!({ "fds": listed, "timeout_ms": timeout_ms.map(i64::from).unwrap_or(-1) });
+    let args = || {
+        let listed: Vec<serde_json::Value> = fds
+            .iter()
+            .zip(&revents)
+            .map(|((fd, interest), r)| {
+                json!({
+                    "fd": fd.0,
+                    "events": if *interest == Interest::Readable { "POLLIN" } else { "POLLOUT" },
+                    "revents": flag_names(*r),
+                })
+            })
+            .collect();
+        json!({ "fds": listed, "timeout_ms": timeout_ms.map(i64::from).unwrap_or(-1) })
+    };
     record(t, "poll", fd, start, res.map(i64::from), args);
     res.map(|_| ready)
 }
@@ -195,11 +210,13 @@ pub fn so_error(t: &mut Tracer, fd: Fd) -> Result<i32, Errno> {
     let start = t.now_us();
     let res = socket::getsockopt(&b, socket::sockopt::SocketError);
     let pending = res.as_ref().ok().copied();
-    let args = json!({
-        "level": "SOL_SOCKET", "optname": "SO_ERROR",
-        "value": pending,
-        "value_name": pending.filter(|v| *v != 0).map(|v| format!("{:?}", Errno::from_raw(v))),
-    });
+    let args = || {
+        json!({
+            "level": "SOL_SOCKET", "optname": "SO_ERROR",
+            "value": pending,
+            "value_name": pending.filter(|v| *v != 0).map(|v| format!("{:?}", Errno::from_raw(v))),
+        })
+    };
     record(t, "getsockopt", Some(fd.0), start, res.map(|_| 0), args);
     res
 }
@@ -223,7 +240,7 @@ pub fn getsockname(t: &mut Tracer, fd: Fd) -> Result<SocketAddr, Errno> {
         Some(fd.0),
         start,
         res.map(|_| 0),
-        json!({ "addr": addr.map(|a| a.to_string()) }),
+        || json!({ "addr": addr.map(|a| a.to_string()) }),
     );
     res.and_then(|a| a.ok_or(Errno::EAFNOSUPPORT))
 }
@@ -239,7 +256,7 @@ pub fn getpeername(t: &mut Tracer, fd: Fd) -> Result<SocketAddr, Errno> {
         Some(fd.0),
         start,
         res.map(|_| 0),
-        json!({ "addr": addr.map(|a| a.to_string()) }),
+        || json!({ "addr": addr.map(|a| a.to_string()) }),
     );
     res.and_then(|a| a.ok_or(Errno::EAFNOSUPPORT))
 }
@@ -282,7 +299,7 @@ pub fn tcp_info(t: &mut Tracer, fd: Fd) -> Result<TcpInfoView, Errno> {
         Some(fd.0),
         start,
         res.map(i64::from),
-        json!({ "level": "SOL_TCP", "optname": "TCP_INFO", "len": len }),
+        || json!({ "level": "SOL_TCP", "optname": "TCP_INFO", "len": len }),
     );
     res.map(|_| view)
 }
@@ -294,11 +311,13 @@ pub fn sendto(t: &mut Tracer, fd: Fd, buf: &[u8], to: Option<&SocketAddr>) -> Re
         Some(addr) => socket::sendto(fd.0, buf, &SockaddrStorage::from(*addr), MsgFlags::empty()),
         None => socket::send(fd.0, buf, MsgFlags::MSG_NOSIGNAL),
     };
-    let args = json!({
-        "len": buf.len(),
-        "flags": if to.is_some() { "0" } else { "MSG_NOSIGNAL" },
-        "to": to.map(|a| a.to_string()),
-    });
+    let args = || {
+        json!({
+            "len": buf.len(),
+            "flags": if to.is_some() { "0" } else { "MSG_NOSIGNAL" },
+            "to": to.map(|a| a.to_string()),
+        })
+    };
     record(t, "sendto", Some(fd.0), start, res.map(|n| n as i64), args);
     res
 }
@@ -322,7 +341,7 @@ pub fn recvfrom(
         .as_ref()
         .ok()
         .and_then(|(_, f)| f.map(|a| a.to_string()));
-    let args = json!({ "len": buf.len(), "from": from });
+    let args = || json!({ "len": buf.len(), "from": from });
     record(
         t,
         "recvfrom",
@@ -338,7 +357,7 @@ pub fn recvfrom(
 pub fn close(t: &mut Tracer, fd: Fd) -> Result<(), Errno> {
     let start = t.now_us();
     let res = nix::unistd::close(fd.0);
-    record(t, "close", Some(fd.0), start, res.map(|_| 0), json!({}));
+    record(t, "close", Some(fd.0), start, res.map(|_| 0), || json!({}));
     res
 }
 
@@ -432,5 +451,35 @@ mod tests {
         assert_eq!(&buf[..n], b"ping");
         assert_eq!(src, Some(saddr));
         close(&mut t, fd).unwrap();
+    }
+
+    /// An observer that counts events and does not want syscalls.
+    struct NoSyscalls(usize);
+
+    impl crate::event::Observer for NoSyscalls {
+        fn on_event(&mut self, e: &Event) {
+            assert!(
+                !matches!(e, Event::Syscall(_)),
+                "syscall events were built anyway"
+            );
+            self.0 += 1;
+        }
+        fn wants_syscalls(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn syscall_events_are_skipped_when_nobody_wants_them() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let clock = FakeClock::new(1);
+        let mut obs = NoSyscalls(0);
+        let mut t = Tracer::new(&clock, &mut obs);
+        let saddr = server.local_addr().unwrap();
+        let fd = socket(&mut t, &saddr, Kind::Datagram).unwrap();
+        sendto(&mut t, fd, b"x", Some(&saddr)).unwrap();
+        close(&mut t, fd).unwrap();
+        drop(t);
+        assert_eq!(obs.0, 1, "only trace_start");
     }
 }

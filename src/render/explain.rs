@@ -85,7 +85,8 @@ impl<W: Write> Explain<W> {
     }
 
     fn line(&mut self, text: &str) {
-        let _ = writeln!(self.out, "{text}");
+        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.write_all(b"\n");
     }
 
     /// One indented line in a style.
@@ -179,6 +180,17 @@ impl<W: Write> Explain<W> {
 
 impl<W: Write> Observer for Explain<W> {
     fn on_event(&mut self, event: &Event) {
+        self.render(event);
+        // Stream: flush after each event but syscalls (their lines go out with the next event), so a
+        // slow step shows as it happens without one write per line.
+        if !matches!(event, Event::Syscall(_)) {
+            let _ = self.out.flush();
+        }
+    }
+}
+
+impl<W: Write> Explain<W> {
+    fn render(&mut self, event: &Event) {
         match event {
             Event::TraceStart { pid, .. } => {
                 let h = self.p.paint(self.p.heading, "wtcurl --explain");

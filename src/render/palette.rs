@@ -14,6 +14,8 @@ pub struct Palette {
     pub note: Style,
     pub wire_out: Style,
     pub wire_in: Style,
+    /// False for the plain palette: `paint` then returns the text untouched.
+    pub enabled: bool,
 }
 
 impl Palette {
@@ -28,6 +30,7 @@ impl Palette {
             note: s,
             wire_out: s,
             wire_in: s,
+            enabled: false,
         }
     }
 
@@ -41,6 +44,7 @@ impl Palette {
             note: Style::new().italic(),
             wire_out: Style::new().blue(),
             wire_in: Style::new().magenta(),
+            enabled: true,
         }
     }
 
@@ -60,7 +64,11 @@ impl Palette {
     }
 
     pub fn paint(&self, style: Style, text: &str) -> String {
-        format!("{}", style.style(text))
+        if self.enabled {
+            format!("{}", style.style(text))
+        } else {
+            text.to_string()
+        }
     }
 }
 

@@ -27,6 +27,10 @@ impl<W: Write> Verbose<W> {
 }
 
 impl<W: Write> Observer for Verbose<W> {
+    fn wants_syscalls(&self) -> bool {
+        false
+    }
+
     fn on_event(&mut self, event: &Event) {
         let o = &mut self.out;
         let _ = match event {

@@ -32,6 +32,10 @@ pub struct Metrics {
 }
 
 impl Observer for Metrics {
+    fn wants_syscalls(&self) -> bool {
+        false
+    }
+
     fn on_event(&mut self, event: &Event) {
         match event {
             Event::Url { url, .. } => {

@@ -474,12 +474,13 @@ mod tests {
         let server = UdpSocket::bind("127.0.0.1:0").unwrap();
         let clock = FakeClock::new(1);
         let mut obs = NoSyscalls(0);
-        let mut t = Tracer::new(&clock, &mut obs);
-        let saddr = server.local_addr().unwrap();
-        let fd = socket(&mut t, &saddr, Kind::Datagram).unwrap();
-        sendto(&mut t, fd, b"x", Some(&saddr)).unwrap();
-        close(&mut t, fd).unwrap();
-        drop(t);
+        {
+            let mut t = Tracer::new(&clock, &mut obs);
+            let saddr = server.local_addr().unwrap();
+            let fd = socket(&mut t, &saddr, Kind::Datagram).unwrap();
+            sendto(&mut t, fd, b"x", Some(&saddr)).unwrap();
+            close(&mut t, fd).unwrap();
+        }
         assert_eq!(obs.0, 1, "only trace_start");
     }
 }

@@ -3,6 +3,7 @@
 use crate::dns::{Family, ResolverConfig, parse_server_list};
 use crate::engine::{ConnectTo, DEFAULT_MAX_REDIRS, Request, ResolveEntry};
 use crate::error::{Error, Label, Phase, Result};
+use crate::tls::{TlsOptions, TlsVersion};
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -126,6 +127,30 @@ pub struct Args {
     /// DNS servers to ask instead of resolv.conf's ("ADDR[:PORT][,ADDR[:PORT]]").
     #[arg(long = "dns-servers", value_name = "ADDRS")]
     pub dns_servers: Option<String>,
+
+    /// CA certificates (PEM) to verify the server with, instead of the built-in Mozilla roots.
+    #[arg(long = "cacert", value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Directory of CA certificates (PEM files) to verify the server with.
+    #[arg(long = "capath", value_name = "DIR")]
+    pub capath: Option<PathBuf>,
+
+    /// Do not stop on a certificate that fails verification (the explanation says so, loudly).
+    #[arg(short = 'k', long = "insecure")]
+    pub insecure: bool,
+
+    /// Use TLS 1.2 or later.
+    #[arg(long = "tlsv1.2")]
+    pub tlsv1_2: bool,
+
+    /// Use TLS 1.3 or later.
+    #[arg(long = "tlsv1.3")]
+    pub tlsv1_3: bool,
+
+    /// The highest TLS version to use: 1.2, 1.3 or default.
+    #[arg(long = "tls-max", value_name = "VERSION")]
+    pub tls_max: Option<String>,
 
     /// Hosts file to read.
     #[arg(long = "hosts-file", value_name = "FILE", default_value = "/etc/hosts")]
@@ -292,6 +317,7 @@ impl Args {
             .iter()
             .map(|s| parse_connect_to(s))
             .collect::<Result<_>>()?;
+        req.tls = self.tls_options()?;
         req.resolver = ResolverConfig {
             hosts_path: self.hosts_file.clone(),
             resolv_conf_path: self.resolv_conf.clone(),
@@ -311,6 +337,61 @@ impl Args {
             },
         };
         Ok(req)
+    }
+
+    /// TLS settings from flags and, as curl reads them, CURL_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR
+    /// and SSLKEYLOGFILE.
+    pub fn tls_options(&self) -> Result<TlsOptions> {
+        let env = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let version = |flag: &str, v: &str| match v {
+            "1.2" => Ok(Some(TlsVersion::V1_2)),
+            "1.3" => Ok(Some(TlsVersion::V1_3)),
+            "default" => Ok(None),
+            other => Err(usage(format!(
+                "{flag} {other}: expected 1.2, 1.3 or default"
+            ))),
+        };
+        let min = if self.tlsv1_3 {
+            Some(TlsVersion::V1_3)
+        } else if self.tlsv1_2 {
+            Some(TlsVersion::V1_2)
+        } else {
+            None
+        };
+        let max = match &self.tls_max {
+            Some(v) => version("--tls-max", v)?,
+            None => None,
+        };
+        if let (Some(lo), Some(hi)) = (min, max)
+            && lo > hi
+        {
+            return Err(usage(format!(
+                "--tls-max {} is below the minimum {}",
+                hi.name(),
+                lo.name()
+            )));
+        }
+        // curl's tool: only without --cacert/--capath, CURL_CA_BUNDLE, else SSL_CERT_DIR and SSL_CERT_FILE.
+        let (cacert, capath) = if self.cacert.is_some() || self.capath.is_some() {
+            (self.cacert.clone(), self.capath.clone())
+        } else if let Some(bundle) = env("CURL_CA_BUNDLE") {
+            (Some(bundle), None)
+        } else {
+            (env("SSL_CERT_FILE"), env("SSL_CERT_DIR"))
+        };
+        Ok(TlsOptions {
+            cacert,
+            capath,
+            insecure: self.insecure,
+            min,
+            max,
+            keylog: env("SSLKEYLOGFILE"),
+            ..TlsOptions::default()
+        })
     }
 
     /// Whether errors are printed (curl: -s hides them unless -S).

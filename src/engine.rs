@@ -10,6 +10,7 @@ use crate::http::response::ResponseHead;
 use crate::net;
 use crate::sys;
 use crate::target::{self, Target};
+use crate::tls::{self, TlsOptions, TlsStream};
 use std::io::Write;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -64,6 +65,8 @@ pub struct Request {
     pub resolver: ResolverConfig,
     pub resolve: Vec<ResolveEntry>,
     pub connect_to: Vec<ConnectTo>,
+    /// TLS settings for https:// hops.
+    pub tls: TlsOptions,
 }
 
 impl Request {
@@ -86,6 +89,7 @@ impl Request {
             resolver: ResolverConfig::default(),
             resolve: Vec::new(),
             connect_to: Vec::new(),
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -165,9 +169,6 @@ fn transfer(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> Result<()> {
     phase(t, 0, Phase::Url);
     let target = target::parse(&req.url)?;
     emit_url(t, &target);
-    if target.scheme == "https" {
-        return Err(tls_unsupported());
-    }
     let first_origin = origin(&target);
     let method = if req.head_only {
         "HEAD".to_string()
@@ -221,9 +222,6 @@ fn transfer(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> Result<()> {
         }
         phase(t, hop + 1, Phase::Url);
         emit_url(t, &next.target);
-        if next.target.scheme == "https" {
-            return Err(tls_unsupported());
-        }
         cur = HopRequest {
             same_origin: cur.same_origin && origin(&next.target) == first_origin,
             target: next.target,
@@ -270,15 +268,6 @@ fn decide_redirect(
         method: f.method,
         keep_body: f.keep_body,
     }))
-}
-
-fn tls_unsupported() -> Error {
-    Error::new(
-        Phase::Tls,
-        Label::UnsupportedProtocol,
-        "Protocol \"https\" not supported",
-    )
-    .hint("this build of wtcurl speaks plain http:// only; TLS support is the next milestone")
 }
 
 /// Addresses for a host: literal, --resolve, or wtcurl's own resolver.
@@ -369,6 +358,78 @@ fn hop_once(
             e
         })?;
 
+    let mut tls_stream: Option<TlsStream> = None;
+    let result = converse(
+        t,
+        hop,
+        req,
+        cur,
+        credentials,
+        deadline,
+        connect_deadline,
+        conn.fd,
+        &mut tls_stream,
+        out,
+    );
+
+    phase(t, hop, Phase::Close);
+    let end_info = sys::tcp_info(t, conn.fd).ok();
+    if let Some(info) = end_info {
+        let at = t.now_us();
+        t.emit(Event::TcpInfo {
+            at_us: at,
+            fd: conn.fd.0,
+            when: "end".into(),
+            info,
+        });
+    }
+    // The server's FIN came first if we read EOF, or if the kernel already moved to CLOSE_WAIT.
+    let peer_closed = result.as_ref().map(|x| x.0.peer_closed).unwrap_or(false)
+        || end_info.is_some_and(|i| i.state == TCP_CLOSE_WAIT);
+    // Like curl, say goodbye inside TLS (close_notify) before closing the socket.
+    if let Some(stream) = tls_stream.as_mut()
+        && !peer_closed
+    {
+        let _ = stream.close_notify(t);
+    }
+    let _ = sys::close(t, conn.fd);
+    let at = t.now_us();
+    t.emit(Event::Closed {
+        at_us: at,
+        fd: conn.fd.0,
+        first_fin: if peer_closed { "server" } else { "client" }.into(),
+    });
+    result
+}
+
+/// On a connected socket: the TLS handshake for https, then the HTTP exchange and the redirect
+/// decision. The caller closes the socket whatever happens here.
+#[allow(clippy::too_many_arguments)]
+fn converse(
+    t: &mut Tracer,
+    hop: u32,
+    req: &Request,
+    cur: &HopRequest,
+    credentials: Option<&(String, String)>,
+    deadline: Option<Instant>,
+    connect_deadline: Option<Instant>,
+    fd: sys::Fd,
+    tls_stream: &mut Option<TlsStream>,
+    out: &mut dyn Write,
+) -> Result<(exchange::Exchange, Option<NextHop>)> {
+    let target = &cur.target;
+    if target.scheme == "https" {
+        phase(t, hop, Phase::Tls);
+        // curl's --connect-timeout covers the TLS handshake too.
+        *tls_stream = Some(tls::handshake(
+            t,
+            fd,
+            &target.host_ascii,
+            target.ip.is_some(),
+            &req.tls,
+            connect_deadline,
+        )?);
+    }
     phase(t, hop, Phase::Request);
     let host_header = target.host_header();
     let user_agent = req.user_agent.clone().unwrap_or_else(default_user_agent);
@@ -406,30 +467,12 @@ fn hop_once(
         deadline,
         body_use: &body_use,
     };
-    let mut transport = net::PlainTcp(conn.fd);
-    let result = exchange::run(t, &mut transport, &spec, out)
-        .and_then(|x| decide_redirect(t, req, hop, cur, &x.head).map(|next| (x, next)));
-
-    phase(t, hop, Phase::Close);
-    let end_info = sys::tcp_info(t, conn.fd).ok();
-    if let Some(info) = end_info {
-        let at = t.now_us();
-        t.emit(Event::TcpInfo {
-            at_us: at,
-            fd: conn.fd.0,
-            when: "end".into(),
-            info,
-        });
-    }
-    // The server's FIN came first if we read EOF, or if the kernel already moved to CLOSE_WAIT.
-    let peer_closed = result.as_ref().map(|x| x.0.peer_closed).unwrap_or(false)
-        || end_info.is_some_and(|i| i.state == TCP_CLOSE_WAIT);
-    let _ = sys::close(t, conn.fd);
-    let at = t.now_us();
-    t.emit(Event::Closed {
-        at_us: at,
-        fd: conn.fd.0,
-        first_fin: if peer_closed { "server" } else { "client" }.into(),
-    });
-    result
+    let mut plain = net::PlainTcp(fd);
+    let transport: &mut dyn net::Transport = match tls_stream.as_mut() {
+        Some(stream) => stream,
+        None => &mut plain,
+    };
+    let x = exchange::run(t, transport, &spec, out)?;
+    let next = decide_redirect(t, req, hop, cur, &x.head)?;
+    Ok((x, next))
 }

@@ -53,9 +53,15 @@ struct Responder {
 }
 
 fn responder(mode: Mode) -> Responder {
-    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = udp.local_addr().unwrap().port();
-    let tcp = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    // The same port number for UDP and TCP; retry when another test holds the TCP side.
+    let (udp, tcp, port) = (0..50)
+        .find_map(|_| {
+            let udp = UdpSocket::bind("127.0.0.1:0").ok()?;
+            let port = udp.local_addr().ok()?.port();
+            let tcp = TcpListener::bind(("127.0.0.1", port)).ok()?;
+            Some((udp, tcp, port))
+        })
+        .expect("a UDP+TCP port pair on 127.0.0.1");
     let udp_queries = Arc::new(AtomicUsize::new(0));
     let tcp_queries = Arc::new(AtomicUsize::new(0));
     let uq = udp_queries.clone();

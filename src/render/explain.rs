@@ -36,7 +36,9 @@ fn why(phase: Phase) -> &'static str {
         Phase::Tcp => {
             "HTTP runs over TCP. connect() on a non-blocking socket makes the kernel send a SYN and return at once; poll() waits for the SYN-ACK, and SO_ERROR says how it ended."
         }
-        Phase::Tls => "TLS would encrypt the connection; plain http:// has none.",
+        Phase::Tls => {
+            "https:// means TLS: before any HTTP, client and server agree on keys and the server proves who it is with a certificate chain; wtcurl drives rustls over its own socket and decodes every record it sends and receives."
+        }
         Phase::Request => {
             "HTTP/1.1 is text: a request line, header lines, and an empty line. wtcurl writes it with sendto()."
         }

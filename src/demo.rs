@@ -1,4 +1,4 @@
-//! The offline demo: in-process stand-ins for wetransfer.com's DNS and port 80, on loopback only.
+//! The offline demo: in-process stand-ins for wetransfer.com's DNS, port 80 and port 443, on loopback only.
 //!
 //! Everything else in a demo run is real: the hosts file, nsswitch.conf and resolv.conf are read, and
 //! the sockets, syscalls and kernel behaviour are the same as against the real site.
@@ -15,10 +15,17 @@ pub const DEMO_HOST: &str = "wetransfer.com";
 /// What the stand-in sends, modelled on the real site's port-80 answer (a 301 to https).
 pub const DEMO_RESPONSE_BODY: &str = "<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n<center><h1>301 Moved Permanently</h1></center>\r\n</body>\r\n</html>\r\n";
 
+/// How the explanation names the demo's CA.
+pub const DEMO_CA_LABEL: &str =
+    "the demo CA (made at start-up by this process, trusted for this run only)";
+
 /// Running stand-ins.
 pub struct StandIns {
     pub dns: SocketAddr,
     pub http: SocketAddr,
+    pub https: SocketAddr,
+    /// The demo CA's certificate (DER), to trust for this run.
+    pub ca_der: Vec<u8>,
 }
 
 /// Builds the stand-in DNS server's reply to one query, or None for garbage.
@@ -87,9 +94,12 @@ fn serve_http(listener: TcpListener) {
 pub fn start() -> std::io::Result<StandIns> {
     let udp = UdpSocket::bind("127.0.0.1:0")?;
     let tcp = TcpListener::bind("127.0.0.1:0")?;
+    let ca = crate::demo_tls::DemoCa::new(DEMO_HOST).map_err(std::io::Error::other)?;
     let ins = StandIns {
         dns: udp.local_addr()?,
         http: tcp.local_addr()?,
+        https: crate::demo_tls::start(&ca)?,
+        ca_der: ca.ca_der.clone(),
     };
     std::thread::spawn(move || serve_dns(udp));
     std::thread::spawn(move || serve_http(tcp));
@@ -99,14 +109,18 @@ pub fn start() -> std::io::Result<StandIns> {
 /// What the demo tells the user before the explanation starts.
 pub fn banner(s: &StandIns) -> String {
     format!(
-        "wtcurl --demo: runs `wtcurl {DEMO_HOST} --explain` with no network.\n\
+        "wtcurl --demo: runs `wtcurl -L {DEMO_HOST} --explain` with no network.\n\
          Stand-ins (in this process, on loopback):\n  \
          - a DNS server on {dns} (udp) that answers {DEMO_HOST} A 127.0.0.1, used via --dns-servers {dns}\n  \
-         - an HTTP server on {http} that answers like {DEMO_HOST}'s port 80: 301 to https://{DEMO_HOST}/, used via --connect-to {DEMO_HOST}:80::{port} (the name still goes through DNS; only the port changes)\n\
-         Real: the hosts file, nsswitch.conf and resolv.conf reads, every socket and syscall, the kernel's TCP.\n",
+         - an HTTP server on {http} that answers like {DEMO_HOST}'s port 80: 301 to https://{DEMO_HOST}/, used via --connect-to {DEMO_HOST}:80::{hp}\n  \
+         - an HTTPS server on {https} with a certificate for {DEMO_HOST} signed by a CA this process made a moment ago, used via --connect-to {DEMO_HOST}:443::{sp}; that CA is trusted for this run only\n\
+         The name still goes through DNS; --connect-to changes only the port.\n\
+         Real: the hosts file, nsswitch.conf and resolv.conf reads, every socket and syscall, the kernel's TCP, the TLS 1.3 handshake.\n",
         dns = s.dns,
         http = s.http,
-        port = s.http.port()
+        https = s.https,
+        hp = s.http.port(),
+        sp = s.https.port()
     )
 }
 

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod clock;
 pub mod demo;
+pub mod demo_tls;
 pub mod dns;
 pub mod engine;
 pub mod error;

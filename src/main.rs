@@ -48,21 +48,26 @@ fn stdout_writer() -> anyhow::Result<BufWriter<File>> {
 
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
+    let mut demo_roots = None;
     if args.demo {
         let ins = demo::start().context("starting the demo's loopback stand-ins")?;
         eprint!("{}", demo::banner(&ins));
         args.url = Some(demo::DEMO_HOST.to_string());
         args.explain = true;
+        args.location = true;
         args.dns_servers = Some(ins.dns.to_string());
         args.connect_to
             .push(format!("{}:80::{}", demo::DEMO_HOST, ins.http.port()));
+        args.connect_to
+            .push(format!("{}:443::{}", demo::DEMO_HOST, ins.https.port()));
+        demo_roots = Some(ins.ca_der);
     }
-    let code = run(&args)?;
+    let code = run(&args, demo_roots)?;
     std::process::exit(i32::from(code));
 }
 
-fn run(args: &Args) -> anyhow::Result<u8> {
-    let req = match args.to_request() {
+fn run(args: &Args, demo_root: Option<Vec<u8>>) -> anyhow::Result<u8> {
+    let mut req = match args.to_request() {
         Ok(r) => r,
         Err(e) => {
             if args.show_errors() {
@@ -71,6 +76,10 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             return Ok(e.exit_code());
         }
     };
+    if let Some(der) = demo_root {
+        req.tls.extra_roots.push(der);
+        req.tls.extra_roots_label = Some(demo::DEMO_CA_LABEL.to_string());
+    }
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(LazyFile {
             path: path.clone(),

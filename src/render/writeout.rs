@@ -29,6 +29,10 @@ pub struct Metrics {
     pub url_effective: String,
     pub exit_code: u8,
     pub errormsg: String,
+    /// 0 when the last TLS hop's chain verified, 1 when it did not (curl prints OpenSSL's X509 code).
+    pub ssl_verify_result: u8,
+    /// The certificates the last TLS hop's server sent, as `%{certs}` prints them.
+    pub certs: Vec<String>,
 }
 
 impl Observer for Metrics {
@@ -40,8 +44,10 @@ impl Observer for Metrics {
         match event {
             Event::Url { url, .. } => {
                 self.url_effective = url.clone();
-                // curl's time_appconnect is 0 for a transfer without TLS.
+                // curl's time_appconnect is 0 for a transfer without TLS; the TLS facts are per hop.
                 self.appconnect_us = 0;
+                self.certs.clear();
+                self.ssl_verify_result = 0;
             }
             Event::Redirect {
                 at_us,
@@ -70,6 +76,23 @@ impl Observer for Metrics {
                 ..
             } => self.pretransfer_us = *at_us,
             Event::TlsDone { at_us, .. } => self.appconnect_us = *at_us,
+            Event::TlsVerified { ok, .. } => self.ssl_verify_result = u8::from(!ok),
+            Event::TlsCertificate {
+                subject,
+                issuer,
+                sans,
+                not_before,
+                not_after,
+                key,
+                signature,
+                sha256,
+                ..
+            } => {
+                self.certs.push(format!(
+                    "Subject:{subject}\nIssuer:{issuer}\nStart date:{not_before}\nExpire date:{not_after}\nSignature Algorithm:{signature}\nPublic Key Algorithm:{key}\nX509v3 Subject Alternative Name:{}\nSHA-256 fingerprint:{sha256}\n",
+                    sans.join(", ")
+                ));
+            }
             Event::RequestWritten {
                 head_bytes,
                 body_bytes,
@@ -140,6 +163,9 @@ impl Metrics {
             "url_effective" => json!(self.url_effective),
             "exitcode" => json!(self.exit_code.to_string()),
             "errormsg" => json!(self.errormsg),
+            "ssl_verify_result" => json!(self.ssl_verify_result.to_string()),
+            "num_certs" => json!(self.certs.len().to_string()),
+            "certs" => json!(self.certs.join("\n")),
             _ => return None,
         })
     }
@@ -151,7 +177,12 @@ impl Metrics {
             if let Some(Value::String(v)) = self.var(name) {
                 let numeric = !matches!(
                     *name,
-                    "http_version" | "remote_ip" | "local_ip" | "url_effective" | "errormsg"
+                    "http_version"
+                        | "remote_ip"
+                        | "local_ip"
+                        | "url_effective"
+                        | "errormsg"
+                        | "certs"
                 );
                 let value = match (numeric, v.parse::<u64>(), v.parse::<f64>()) {
                     (true, Ok(n), _) => json!(n),
@@ -231,6 +262,9 @@ pub const VARIABLES: &[&str] = &[
     "url_effective",
     "exitcode",
     "errormsg",
+    "ssl_verify_result",
+    "num_certs",
+    "certs",
 ];
 
 #[cfg(test)]

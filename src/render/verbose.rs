@@ -94,6 +94,56 @@ impl<W: Write> Observer for Verbose<W> {
                     error.clone().unwrap_or_default()
                 )
             }
+            Event::TlsStart { server_name, .. } => {
+                let alpn = writeln!(o, "* ALPN: wtcurl offers http/1.1");
+                match server_name {
+                    Some(_) => alpn,
+                    None => alpn.and_then(|_| writeln!(o, "* no SNI: the host is an IP address")),
+                }
+            }
+            Event::TlsDone {
+                version,
+                cipher_suite,
+                alpn,
+                ..
+            } => writeln!(o, "* SSL connection using {version} / {cipher_suite}").and_then(|_| {
+                match alpn {
+                    Some(a) => writeln!(o, "* ALPN: server accepted {a}"),
+                    None => writeln!(
+                        o,
+                        "* ALPN: server did not agree on a protocol. Uses default."
+                    ),
+                }
+            }),
+            Event::TlsCertificate {
+                index: 0,
+                subject,
+                issuer,
+                sans,
+                not_before,
+                not_after,
+                ..
+            } => writeln!(o, "* Server certificate:")
+                .and_then(|_| writeln!(o, "*  subject: {subject}"))
+                .and_then(|_| writeln!(o, "*  start date: {not_before}"))
+                .and_then(|_| writeln!(o, "*  expire date: {not_after}"))
+                .and_then(|_| writeln!(o, "*  subjectAltName: {}", sans.join(", ")))
+                .and_then(|_| writeln!(o, "*  issuer: {issuer}")),
+            Event::TlsVerified { ok, detail, .. } => {
+                if *ok {
+                    writeln!(o, "*  SSL certificate verify ok.")
+                } else {
+                    writeln!(o, "*  SSL certificate verify result: {detail}")
+                }
+            }
+            Event::TlsAlert {
+                direction,
+                level,
+                description,
+                ..
+            } => {
+                writeln!(o, "* TLS alert {level} {description} ({direction})")
+            }
             Event::RequestWritten { head, .. } => {
                 let mut r = Ok(());
                 for l in head.lines() {

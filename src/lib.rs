@@ -4,6 +4,7 @@
 //! renderers ([`render`]) turn them into the human explanation, curl's verbose view, `-w` output or a
 //! JSON trace. All syscalls go through [`sys`], which records each one.
 
+pub mod breaker;
 pub mod cli;
 pub mod clock;
 pub mod demo;

@@ -1,6 +1,6 @@
 //! The one orchestrator: URL -> DNS -> TCP -> request -> response -> close, hop after hop for -L.
 
-use crate::dns::{self, ResolverConfig};
+use crate::dns::{self, Family, ResolverConfig};
 use crate::error::{Error, Label, Phase, Result};
 use crate::event::{AddressSource, Event, Tracer};
 use crate::exchange::{self, BodyUse, ExchangeSpec};
@@ -289,7 +289,26 @@ fn addresses(
                 .map(|r| (r.addrs.clone(), AddressSource::ResolveFlag))
         });
     match given {
-        Some((addrs, source)) => {
+        Some((mut addrs, source)) => {
+            // -4 / -6 apply to given addresses too.
+            addrs.retain(|a| match req.resolver.family {
+                Family::Any => true,
+                Family::V4 => a.is_ipv4(),
+                Family::V6 => a.is_ipv6(),
+            });
+            if addrs.is_empty() {
+                let family = if req.resolver.family == Family::V4 {
+                    "IPv4 (-4)"
+                } else {
+                    "IPv6 (-6)"
+                };
+                return Err(Error::new(
+                    Phase::Dns,
+                    Label::DnsNoAddress,
+                    format!("Could not resolve host: {host}: no {family} address"),
+                )
+                .hint("drop -4/-6, or give an address of that family"));
+            }
             let at = t.now_us();
             t.emit(Event::Resolved {
                 at_us: at,

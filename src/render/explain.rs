@@ -450,13 +450,20 @@ impl<W: Write> Explain<W> {
                 ));
             }
             Event::TlsStart {
+                at_us,
                 fd,
                 server_name,
                 versions,
                 alpn_offered,
                 trust,
-                ..
             } => {
+                if let Some((start, _)) = self.phase_start {
+                    // Like curl's time_appconnect, the TLS phase includes reading the trust store.
+                    self.note(&format!(
+                        "setting up rustls (versions, trust store) took {} before the first byte of TLS",
+                        us(at_us.saturating_sub(start))
+                    ));
+                }
                 let sni = server_name
                     .as_deref()
                     .map_or("no SNI (the host is an IP address)".to_string(), |n| {

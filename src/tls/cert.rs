@@ -296,5 +296,14 @@ mod tests {
         assert_eq!(rsa_bits(&[0, 0x80, 0]), 16);
         assert_eq!(der_contents(&[0x30, 0x02, 1, 2]), &[1, 2]);
         assert_eq!(der_contents(&[0x30, 0x85]), &[0x30, 0x85]);
+        // Every single-byte corruption of a real certificate is survived (parsed or refused).
+        let der = c.der().to_vec();
+        for i in 0..der.len() {
+            for x in [0x00, 0x80, 0xff] {
+                let mut bad = der.clone();
+                bad[i] ^= x | 1;
+                let _ = view(&bad);
+            }
+        }
     }
 }

@@ -297,7 +297,7 @@ pub fn map(e: &rustls::Error, cx: &Context) -> Error {
 }
 
 /// The server answered with bytes that are not TLS.
-pub fn not_tls(first: &[u8], port_hint: &str) -> Error {
+pub fn not_tls(first: &[u8]) -> Error {
     let shown: String = String::from_utf8_lossy(first)
         .chars()
         .take_while(|c| *c != '\r' && *c != '\n')
@@ -315,9 +315,7 @@ pub fn not_tls(first: &[u8], port_hint: &str) -> Error {
     err(
         Label::TlsNotTls,
         m,
-        &format!(
-            "this port does not speak TLS{port_hint}: use http:// for it, or the server's TLS port"
-        ),
+        "this port does not speak TLS: use http:// for it, or the server's TLS port",
     )
 }
 
@@ -381,14 +379,14 @@ mod tests {
 
     #[test]
     fn plain_http_answer_is_quoted() {
-        let e = not_tls(b"HTTP/1.1 400 Bad Request\r\nServer: x\r\n", "");
+        let e = not_tls(b"HTTP/1.1 400 Bad Request\r\nServer: x\r\n");
         assert_eq!((e.label, e.exit_code()), (Label::TlsNotTls, 35));
         assert!(
             e.message.contains("\"HTTP/1.1 400 Bad Request\""),
             "{}",
             e.message
         );
-        let e = not_tls(&[0x00, 0x01, b'x'], "");
+        let e = not_tls(&[0x00, 0x01, b'x']);
         assert!(e.message.contains("first byte 0x00"), "{}", e.message);
     }
 }

@@ -5,13 +5,14 @@
 //! the handshake messages are decoded from the bytes (TLS 1.3's encrypted ones are opened with the
 //! secrets rustls logs), the certificate chain and its verification are explained, and a failure is
 //! mapped to curl's exit code with the proof in the message. [`TlsStream`] then carries the HTTP
-//! exchange as a [`Transport`].
+//! exchange as a [`crate::net::Transport`].
 
 pub mod cert;
 pub mod errors;
 pub mod keys;
 pub mod messages;
 pub mod names;
+mod stream;
 pub mod trace;
 pub mod trust;
 pub mod verify;
@@ -19,15 +20,16 @@ pub mod wire;
 
 use crate::error::{Error, Label, Phase, Result};
 use crate::event::{Event, Tracer};
-use crate::net::{self, Transport, remaining_ms};
+use crate::net::remaining_ms;
 use crate::sys::{self, Fd, Interest};
 use nix::errno::Errno;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
-use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+pub use stream::TlsStream;
+use stream::{MAX_PENDING, READ_CHUNK, feed, flush};
 use trace::{Dir, WireTracer};
 
 /// A TLS protocol version wtcurl can speak.
@@ -77,22 +79,9 @@ pub struct TlsSummary {
     /// The chain verified (false with -k when it did not).
     pub verified: bool,
     pub round_trips: u32,
+    /// Why SSLKEYLOGFILE could not be opened (the handshake goes on without it, as in curl).
+    pub keylog_error: Option<String>,
 }
-
-/// An established TLS connection over a socket the caller owns (dropping it does not close the fd).
-pub struct TlsStream {
-    conn: ClientConnection,
-    fd: Fd,
-    wire: WireTracer,
-    rbuf: Vec<u8>,
-    /// Received bytes (already traced) rustls has not taken yet.
-    pending: Vec<u8>,
-    eof: bool,
-    clean_close: bool,
-    summary: TlsSummary,
-}
-
-const READ_CHUNK: usize = 16 * 1024 + 5 + 256;
 
 fn versions(opts: &TlsOptions) -> Result<Vec<TlsVersion>> {
     let min = opts.min.unwrap_or(TlsVersion::V1_2);
@@ -120,78 +109,6 @@ fn versions(opts: &TlsOptions) -> Result<Vec<TlsVersion>> {
 fn tls_err(label: Label, msg: String, hint: &str) -> Error {
     Error::new(Phase::Tls, label, msg).hint(hint)
 }
-
-/// Sends everything rustls has to send, then traces the records that went out.
-fn flush(
-    t: &mut Tracer,
-    conn: &mut ClientConnection,
-    wire: &mut WireTracer,
-    fd: Fd,
-    deadline: Option<Instant>,
-) -> Result<usize> {
-    let mut total = 0;
-    while conn.wants_write() {
-        let mut out = Vec::new();
-        if conn.write_tls(&mut out).is_err() || out.is_empty() {
-            break;
-        }
-        let mut rest = &out[..];
-        while !rest.is_empty() {
-            match sys::sendto(t, fd, rest, None) {
-                Ok(n) => rest = &rest[n..],
-                Err(Errno::EAGAIN) => {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(tls_err(
-                            Label::Timeout,
-                            "Operation timed out while sending TLS records".into(),
-                            "raise --connect-timeout / -m",
-                        ));
-                    }
-                    let _ = sys::poll(t, &[(fd, Interest::Writable)], remaining_ms(deadline));
-                }
-                Err(Errno::EINTR) => {}
-                Err(e) => {
-                    return Err(errors::peer_closed(
-                        &format!("refused more data (sendto: {e:?})"),
-                        wire.received_bytes,
-                        "while wtcurl was sending",
-                    ));
-                }
-            }
-        }
-        total += out.len();
-        let suite = conn.negotiated_cipher_suite().and_then(|s| s.tls13());
-        wire.on_bytes(t, Dir::Sent, &out, suite);
-    }
-    Ok(total)
-}
-
-/// Feeds received bytes to rustls, as many as it takes now (it refuses more while its plaintext
-/// buffer is full); the rest stays in `pending`. Returns rustls' verdict.
-fn feed(
-    conn: &mut ClientConnection,
-    pending: &mut Vec<u8>,
-) -> std::result::Result<(), rustls::Error> {
-    let mut refused = false;
-    while !pending.is_empty() {
-        let mut slice = &pending[..];
-        match conn.read_tls(&mut slice) {
-            // close_notify was received: nothing after it is read.
-            Ok(0) => pending.clear(),
-            Ok(n) => {
-                pending.drain(..n);
-                refused = false;
-            }
-            Err(_) if refused => break,
-            Err(_) => refused = true,
-        }
-        conn.process_new_packets()?;
-    }
-    conn.process_new_packets().map(|_| ())
-}
-
-/// More than this many received bytes waiting for rustls means something is wrong.
-const MAX_PENDING: usize = 1 << 20;
 
 fn stage(wire: &WireTracer) -> &'static str {
     if wire.has_seen(Dir::Received, "ServerHello") {
@@ -243,6 +160,7 @@ pub fn handshake(
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let secrets = Arc::new(keys::SecretLog::new(opts.keylog.as_deref()));
+    let keylog_error = secrets.file_error.clone();
     config.key_log = secrets.clone();
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let name = if is_ip {
@@ -311,7 +229,7 @@ pub fn handshake(
         }
         wire.emit_verification(t);
         if let Some(first) = &wire.not_tls {
-            return errors::not_tls(first, "");
+            return errors::not_tls(first);
         }
         let mut cx = wire.cx.clone();
         cx.chain = verify::lock(&record).chain.clone();
@@ -342,7 +260,7 @@ pub fn handshake(
             sent_since_wait = false;
         }
         match sys::poll(t, &[(fd, Interest::Readable)], remaining_ms(deadline)) {
-            Ok(r) if !r[0].any() => continue,
+            Ok(r) if !r.iter().any(|x| x.any()) => continue,
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => {
                 return Err(tls_err(
@@ -365,7 +283,7 @@ pub fn handshake(
         };
         if n == 0 {
             if let Some(first) = &wire.not_tls {
-                return Err(errors::not_tls(first, ""));
+                return Err(errors::not_tls(first));
             }
             return Err(errors::peer_closed(
                 "closed the connection (recvfrom returned 0: FIN)",
@@ -391,7 +309,7 @@ pub fn handshake(
             return Err(fail(t, &mut conn, &mut wire, e));
         }
         if let Some(first) = &wire.not_tls {
-            return Err(errors::not_tls(first, ""));
+            return Err(errors::not_tls(first));
         }
     }
 
@@ -415,7 +333,9 @@ pub fn handshake(
     let key_exchange = conn
         .negotiated_key_exchange_group()
         .map(|g| names::group(u16::from(g.name())));
-    let tickets = wire.tickets + conn.tls13_tickets_received();
+    // TLS 1.2 tickets are read off the wire; TLS 1.3 ones are decrypted by the tracer and counted by
+    // rustls too (the same tickets: hence max, not sum). TLS 1.3 tickets usually come later.
+    let tickets = wire.tickets.max(conn.tls13_tickets_received());
     let at_us = t.now_us();
     t.emit(Event::TlsDone {
         at_us,
@@ -442,154 +362,9 @@ pub fn handshake(
             alpn,
             verified,
             round_trips,
+            keylog_error,
         },
     })
-}
-
-impl TlsStream {
-    /// What was negotiated.
-    pub fn summary(&self) -> &TlsSummary {
-        &self.summary
-    }
-
-    /// The server ended with close_notify (true) rather than a bare TCP close (false); meaningful
-    /// once `recv` returned 0.
-    pub fn closed_cleanly(&self) -> bool {
-        self.clean_close
-    }
-
-    /// NewSessionTicket messages seen so far (TLS 1.3 tickets arrive after the handshake).
-    pub fn session_tickets(&self) -> u32 {
-        self.wire.tickets.max(self.conn.tls13_tickets_received())
-    }
-
-    /// Sends a close_notify alert, as curl does before closing.
-    pub fn close_notify(&mut self, t: &mut Tracer) -> Result<()> {
-        self.conn.send_close_notify();
-        let r = flush(t, &mut self.conn, &mut self.wire, self.fd, None);
-        if r.is_ok() && !self.wire.close_notify_seen(Dir::Sent) {
-            // Encrypted beyond what the tracer opens: this is the alert wtcurl asked rustls to send.
-            let at_us = t.now_us();
-            t.emit(Event::TlsAlert {
-                at_us,
-                direction: "sent".into(),
-                level: "warning".into(),
-                description: "close_notify".into(),
-            });
-        }
-        r.map(|_| ())
-    }
-}
-
-impl Transport for TlsStream {
-    fn fd(&self) -> Fd {
-        self.fd
-    }
-
-    fn send_all(
-        &mut self,
-        t: &mut Tracer,
-        mut data: &[u8],
-        deadline: Option<Instant>,
-    ) -> Result<()> {
-        while !data.is_empty() {
-            let n = self.conn.writer().write(data).map_err(|e| {
-                Error::new(
-                    Phase::Request,
-                    Label::SendFailed,
-                    format!("TLS write failed: {e}"),
-                )
-            })?;
-            data = &data[n..];
-            let sent =
-                flush(t, &mut self.conn, &mut self.wire, self.fd, deadline).map_err(|mut e| {
-                    e.phase = Phase::Request;
-                    if e.label != Label::Timeout {
-                        e.label = Label::SendFailed;
-                    }
-                    e
-                })?;
-            if n == 0 && sent == 0 {
-                return Err(Error::new(
-                    Phase::Request,
-                    Label::SendFailed,
-                    "rustls accepted no more data".to_owned(),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn recv(
-        &mut self,
-        t: &mut Tracer,
-        buf: &mut [u8],
-        deadline: Option<Instant>,
-        received: u64,
-    ) -> Result<usize> {
-        loop {
-            match self.conn.reader().read(buf) {
-                Ok(0) if !buf.is_empty() => {
-                    if !self.clean_close && !self.wire.close_notify_seen(Dir::Received) {
-                        let at_us = t.now_us();
-                        t.emit(Event::TlsAlert {
-                            at_us,
-                            direction: "received".into(),
-                            level: "warning".into(),
-                            description: "close_notify".into(),
-                        });
-                    }
-                    self.clean_close = true;
-                    return Ok(0);
-                }
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                // The TCP connection ended without close_notify: rustls calls it UnexpectedEof.
-                Err(_) => return Ok(0),
-            }
-            if !self.pending.is_empty() {
-                let before = self.pending.len();
-                let r = feed(&mut self.conn, &mut self.pending);
-                self.after_feed(t, r, deadline)?;
-                if self.pending.len() < before {
-                    continue;
-                }
-            }
-            if self.eof {
-                return Ok(0);
-            }
-            let n = net::recv(t, self.fd, &mut self.rbuf, deadline, received)?;
-            if n == 0 {
-                self.eof = true;
-                // Tell rustls the transport ended (read_tls of nothing records the EOF).
-                let _ = self.conn.read_tls(&mut &[][..]);
-                let r = self.conn.process_new_packets().map(|_| ());
-                self.after_feed(t, r, deadline)?;
-                continue;
-            }
-            self.pending.extend_from_slice(&self.rbuf[..n]);
-            let r = feed(&mut self.conn, &mut self.pending);
-            let suite = self.conn.negotiated_cipher_suite().and_then(|s| s.tls13());
-            self.wire.on_bytes(t, Dir::Received, &self.rbuf[..n], suite);
-            self.after_feed(t, r, deadline)?;
-        }
-    }
-}
-
-impl TlsStream {
-    /// Sends what rustls wants to send after reading (a KeyUpdate answer, an alert) and maps an error.
-    fn after_feed(
-        &mut self,
-        t: &mut Tracer,
-        r: std::result::Result<(), rustls::Error>,
-        deadline: Option<Instant>,
-    ) -> Result<()> {
-        let _ = flush(t, &mut self.conn, &mut self.wire, self.fd, deadline);
-        r.map_err(|e| {
-            Error::new(Phase::Response, Label::RecvFailed, format!("TLS error while receiving: {e}"))
-                .hint("the server sent something rustls rejects after the handshake (a bad record or a fatal alert)")
-        })
-    }
 }
 
 #[cfg(test)]

@@ -248,7 +248,7 @@ impl WireTracer {
                 t,
                 dir,
                 "Finished",
-                16,
+                12,
                 true,
                 SOURCE_POSITION,
                 json!({"verify_data_length": 12, "record_length": h.length}),

@@ -36,6 +36,14 @@ impl Trust {
     }
 }
 
+fn certificates(n: usize) -> String {
+    if n == 1 {
+        "1 certificate".to_owned()
+    } else {
+        format!("{n} certificates")
+    }
+}
+
 fn bad_file(msg: String, hint: &str) -> Error {
     Error::new(Phase::Tls, Label::CaFileBad, msg).hint(hint)
 }
@@ -98,7 +106,7 @@ fn cacert(path: &Path) -> Result<(Vec<Anchor>, String)> {
             "--cacert needs a readable PEM file of CA certificates",
         )
     })?;
-    let d = format!("{origin} ({} certificates)", anchors.len());
+    let d = format!("{origin} ({})", certificates(anchors.len()));
     Ok((anchors, d))
 }
 
@@ -143,9 +151,9 @@ fn capath(dir: &Path) -> Result<(Vec<Anchor>, String)> {
         ));
     }
     let d = format!(
-        "--capath {} ({} certificates from {files} files)",
+        "--capath {} ({} from {files} files)",
         dir.display(),
-        anchors.len()
+        certificates(anchors.len())
     );
     Ok((anchors, d))
 }
@@ -218,7 +226,7 @@ pub fn build(opts: &TlsOptions) -> Result<Trust> {
                 added += 1;
             }
         }
-        parts.push(format!("{label} ({added} certificates)"));
+        parts.push(format!("{label} ({})", certificates(added)));
     }
     let mut description = parts.join(" + ");
     if opts.insecure {
@@ -269,7 +277,7 @@ mod tests {
         let t = build(&o).expect("trust");
         assert!(t.anchors.len() > 100);
         assert!(t.description.starts_with("webpki-roots (Mozilla's "));
-        assert!(t.description.ends_with(" + the demo CA (1 certificates)"));
+        assert!(t.description.ends_with(" + the demo CA (1 certificate)"));
         let last = t.anchors.last().expect("anchor");
         assert_eq!(last.name, "CN=Trust Test CA");
         assert_eq!(last.origin, "the demo CA");
@@ -325,7 +333,7 @@ mod tests {
         o.capath = Some(dir.clone());
         let t = build(&o).expect("trust");
         assert_eq!(t.anchors.len(), 1);
-        assert!(t.description.contains("(1 certificates from 2 files)"));
+        assert!(t.description.contains("(1 certificate from 2 files)"));
         let empty = tmp("capath-empty");
         o.capath = Some(empty.clone());
         assert_eq!(build(&o).expect_err("empty").label, Label::CaFileBad);

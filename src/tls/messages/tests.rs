@@ -224,3 +224,53 @@ fn tls12_and_tls13_messages_decode() {
         "malformed: could not be decoded"
     );
 }
+
+/// A deterministic xorshift, so the fuzz cases are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+#[test]
+fn decoders_survive_random_and_mutated_input() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let hello = client_hello_bytes();
+    let server = unhex(RFC8448_SERVER_HELLO);
+    for round in 0..3000 {
+        let len = (rng.next() % 600) as usize;
+        let random = rng.bytes(len);
+        // Mutations of real messages reach deeper into the decoders than pure noise.
+        let mut mutated = if round % 2 == 0 {
+            hello[9..].to_vec()
+        } else {
+            server[4..].to_vec()
+        };
+        for _ in 0..1 + rng.next() % 4 {
+            let i = (rng.next() as usize) % mutated.len();
+            mutated[i] = rng.next() as u8;
+        }
+        mutated.truncate((rng.next() as usize) % (mutated.len() + 1));
+        for input in [&random, &mutated] {
+            for ty in [1u8, 2, 4, 8, 11, 12, 13, 14, 15, 16, 20, 24, 99] {
+                let _ = detail(ty, input, round % 3 == 0);
+            }
+            let _ = client_hello(input);
+            let _ = server_hello(input);
+            let mut out = Vec::new();
+            RecordSplitter::default().push(input, &mut |_| true, &mut out);
+            let _ = crate::tls::wire::Reassembler::default().push(input);
+            let _ = crate::tls::cert::view(input);
+            let _ = crate::tls::cert::name_from_contents(input);
+            let _ = crate::tls::cert::der_contents(input);
+        }
+    }
+}

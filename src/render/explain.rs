@@ -23,6 +23,8 @@ pub struct Explain<W: Write> {
     last_status: Option<u16>,
     /// Start of the phase being shown, to print its duration when it ends.
     phase_start: Option<(u64, Phase)>,
+    /// Application-data record bytes sent in the current request phase (TLS overhead).
+    request_record_bytes: usize,
 }
 
 fn why(phase: Phase) -> &'static str {
@@ -79,6 +81,7 @@ impl<W: Write> Explain<W> {
             hops: Vec::new(),
             last_status: None,
             phase_start: None,
+            request_record_bytes: 0,
         }
     }
 
@@ -142,6 +145,7 @@ impl<W: Write> Explain<W> {
     fn phase(&mut self, at: u64, hop: u32, phase: Phase) {
         self.end_phase(at);
         self.phase_start = Some((at, phase));
+        self.request_record_bytes = 0;
         if phase == Phase::Url {
             self.hops.push(HopTimes {
                 start: at,
@@ -486,6 +490,12 @@ impl<W: Write> Explain<W> {
                 encrypted,
                 ..
             } => {
+                if direction == "sent"
+                    && content_type == "application_data"
+                    && matches!(self.phase_start, Some((_, Phase::Request)))
+                {
+                    self.request_record_bytes += length + 5;
+                }
                 let arrow = if direction == "sent" { "→" } else { "←" };
                 let enc = if *encrypted { ", encrypted" } else { "" };
                 let t = format!(
@@ -596,6 +606,7 @@ impl<W: Write> Explain<W> {
             } => {
                 if let Some(h) = self.hop_mut() {
                     h.tls_done = Some(*at_us);
+                    h.tls13 = version == "TLS 1.3";
                 }
                 let kx = key_exchange
                     .as_deref()
@@ -635,6 +646,19 @@ impl<W: Write> Explain<W> {
                 self.line(&format!(
                     "   request written: {head_bytes} bytes of head{body}"
                 ));
+                let http = head_bytes + body_bytes;
+                if self.request_record_bytes > http {
+                    let why = if self.hops.last().is_some_and(|h| h.tls13) {
+                        "per record a 5-byte header, the inner content-type byte and a 16-byte AEAD tag"
+                    } else {
+                        "per record a 5-byte header plus the cipher's nonce, tag or MAC"
+                    };
+                    self.note(&format!(
+                        "inside TLS: {http} bytes of HTTP left as {} bytes of TLS records (+{}: {why})",
+                        self.request_record_bytes,
+                        self.request_record_bytes - http
+                    ));
+                }
             }
             Event::FirstByte { at_us } => {
                 if let Some(h) = self.hop_mut() {

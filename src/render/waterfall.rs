@@ -11,6 +11,8 @@ pub struct HopTimes {
     pub resolved: Option<u64>,
     pub connected: Option<u64>,
     pub tls_done: Option<u64>,
+    /// The hop negotiated TLS 1.3 (for the record-overhead note).
+    pub tls13: bool,
     pub request_start: Option<u64>,
     pub request_written: Option<u64>,
     pub first_byte: Option<u64>,

@@ -187,3 +187,126 @@ pub fn nxdomain() -> Vec<Event> {
         },
     ]
 }
+
+/// The TLS part of an https hop (TLS 1.3, one certificate), between connect and request.
+pub fn tls13_handshake() -> Vec<Event> {
+    let rec = |at_us: u64, direction: &str, content_type: &str, length: usize, encrypted: bool| {
+        Event::TlsRecord {
+            at_us,
+            direction: direction.into(),
+            content_type: content_type.into(),
+            version: "TLS 1.2".into(),
+            length,
+            encrypted,
+        }
+    };
+    let msg = |at_us: u64,
+               direction: &str,
+               name: &str,
+               length: usize,
+               encrypted: bool,
+               detail: serde_json::Value| {
+        Event::TlsMessage {
+            at_us,
+            direction: direction.into(),
+            name: name.into(),
+            length,
+            encrypted,
+            source: if encrypted {
+                "decrypted by wtcurl with the traffic secret rustls logged"
+            } else {
+                "read from the record"
+            }
+            .into(),
+            detail,
+        }
+    };
+    vec![
+        Event::TraceStart {
+            schema: 1,
+            epoch_us: 1_700_000_000_000_000,
+            pid: 4242,
+        },
+        Event::Phase {
+            at_us: 100,
+            hop: 1,
+            phase: Phase::Tls,
+        },
+        Event::TlsStart {
+            at_us: 150,
+            fd: 3,
+            server_name: Some("wetransfer.com".into()),
+            versions: vec!["TLS 1.3".into(), "TLS 1.2".into()],
+            alpn_offered: vec!["http/1.1".into()],
+            trust: "the demo CA".into(),
+        },
+        sys(
+            "sendto",
+            3,
+            256,
+            None,
+            160,
+            json!({"len": 256, "flags": "MSG_NOSIGNAL", "to": null}),
+        ),
+        rec(170, "sent", "handshake", 251, false),
+        msg(
+            171,
+            "sent",
+            "ClientHello",
+            247,
+            false,
+            json!({"server_name": "wetransfer.com", "supported_versions": ["TLS 1.3", "TLS 1.2"]}),
+        ),
+        rec(300, "received", "handshake", 122, false),
+        msg(
+            301,
+            "received",
+            "ServerHello",
+            118,
+            false,
+            json!({"version": "TLS 1.3", "cipher_suite": "TLS_AES_256_GCM_SHA384"}),
+        ),
+        rec(302, "received", "application_data", 617, true),
+        msg(
+            303,
+            "received",
+            "Certificate",
+            560,
+            true,
+            json!({"certificates": 1}),
+        ),
+        Event::TlsCertificate {
+            at_us: 304,
+            index: 0,
+            subject: "CN=wetransfer.com".into(),
+            issuer: "CN=wtcurl demo CA".into(),
+            sans: vec!["DNS:wetransfer.com".into()],
+            not_before: "2026-11-23 00:00:00 UTC".into(),
+            not_after: "2027-02-21 00:00:00 UTC".into(),
+            days_left: 88,
+            key: "ECDSA P-256".into(),
+            signature: "ecdsa-with-SHA256".into(),
+            sha256: "AB:CD".into(),
+        },
+        Event::TlsVerified {
+            at_us: 305,
+            ok: true,
+            anchor: Some("CN=wtcurl demo CA (the demo CA)".into()),
+            matched_name: Some("DNS:wetransfer.com".into()),
+            detail: String::new(),
+        },
+        Event::TlsDone {
+            at_us: 400,
+            version: "TLS 1.3".into(),
+            cipher_suite: "TLS_AES_256_GCM_SHA384".into(),
+            key_exchange: Some("x25519".into()),
+            alpn: Some("http/1.1".into()),
+            round_trips: 1,
+            session_tickets: 0,
+        },
+        Event::Done {
+            at_us: 410,
+            exit_code: 0,
+        },
+    ]
+}

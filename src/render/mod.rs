@@ -38,6 +38,20 @@ mod snapshots {
     }
 
     #[test]
+    fn explain_tls13_handshake() {
+        insta::assert_snapshot!(explain(&fixture::tls13_handshake()));
+    }
+
+    #[test]
+    fn verbose_tls13_handshake() {
+        let mut r = Verbose::new(Vec::new());
+        for e in &fixture::tls13_handshake() {
+            r.on_event(e);
+        }
+        insta::assert_snapshot!(String::from_utf8(r.into_inner()).unwrap());
+    }
+
+    #[test]
     fn verbose_plain_http_301() {
         let mut r = Verbose::new(Vec::new());
         for e in &fixture::plain_http_301() {

@@ -5,6 +5,7 @@
 //! JSON trace. All syscalls go through [`sys`], which records each one.
 
 pub mod breaker;
+pub mod capture;
 pub mod cli;
 pub mod clock;
 pub mod demo;

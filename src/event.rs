@@ -75,6 +75,11 @@ pub enum Event {
         epoch_us: u64,
         pid: u32,
     },
+    /// Phase 0: the process itself, as /proc shows it (what the shell did is inferred by renderers).
+    Process {
+        at_us: u64,
+        process: crate::process::ProcessView,
+    },
     /// A numbered phase of one hop begins.
     Phase {
         at_us: u64,
@@ -340,6 +345,7 @@ impl Event {
             TraceStart { .. } => 0,
             Syscall(s) => s.end_us,
             Phase { at_us, .. }
+            | Process { at_us, .. }
             | Url { at_us, .. }
             | Nsswitch { at_us, .. }
             | HostsLookup { at_us, .. }

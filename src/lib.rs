@@ -17,6 +17,7 @@ pub mod event;
 pub mod exchange;
 pub mod http;
 pub mod net;
+pub mod process;
 pub mod render;
 pub mod sys;
 pub mod target;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use wtcurl::cli::Args;
 use wtcurl::clock::RealClock;
 use wtcurl::event::{Fanout, Observer, Tracer};
+use wtcurl::process::ProcessView;
 use wtcurl::render::explain::Explain;
 use wtcurl::render::json::JsonTrace;
 use wtcurl::render::palette::Palette;
@@ -47,6 +48,8 @@ fn stdout_writer() -> anyhow::Result<BufWriter<File>> {
 }
 
 fn main() -> anyhow::Result<()> {
+    // First thing: the closer to the start of main, the truer start_to_main is.
+    let process_view = wtcurl::process::observe();
     let mut args = Args::parse();
     let mut demo_roots = None;
     if args.demo {
@@ -62,11 +65,11 @@ fn main() -> anyhow::Result<()> {
             .push(format!("{}:443::{}", demo::DEMO_HOST, ins.https.port()));
         demo_roots = Some(ins.ca_der);
     }
-    let code = run(&args, demo_roots)?;
+    let code = run(&args, demo_roots, process_view)?;
     std::process::exit(i32::from(code));
 }
 
-fn run(args: &Args, demo_root: Option<Vec<u8>>) -> anyhow::Result<u8> {
+fn run(args: &Args, demo_root: Option<Vec<u8>>, process_view: ProcessView) -> anyhow::Result<u8> {
     let mut req = match args.to_request() {
         Ok(r) => r,
         Err(e) => {
@@ -115,6 +118,13 @@ fn run(args: &Args, demo_root: Option<Vec<u8>>) -> anyhow::Result<u8> {
             fan.observers.push(t as &mut dyn Observer);
         }
         let mut tracer = Tracer::new(&clock, &mut fan);
+        if args.explain || args.trace_json.is_some() {
+            let at = tracer.now_us();
+            tracer.emit(wtcurl::event::Event::Process {
+                at_us: at,
+                process: process_view,
+            });
+        }
         engine::run(&mut tracer, &req, &mut *out)
     };
     let _ = out.flush();

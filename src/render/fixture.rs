@@ -310,3 +310,36 @@ pub fn tls13_handshake() -> Vec<Event> {
         },
     ]
 }
+
+/// Phase 0 as /proc showed it for `wtcurl wetransfer.com` typed in bash.
+pub fn process_phase() -> Vec<Event> {
+    vec![
+        Event::TraceStart {
+            schema: 1,
+            epoch_us: 1_700_000_000_000_000,
+            pid: 4242,
+        },
+        Event::Process {
+            at_us: 5,
+            process: crate::process::ProcessView {
+                pid: 4242,
+                ppid: 4000,
+                parent: "bash".into(),
+                exe: "/usr/local/bin/wtcurl".into(),
+                argv: vec!["wtcurl".into(), "wetransfer.com".into(), "--explain".into()],
+                path_entry: Some((2, "/usr/local/bin".into())),
+                loader: Some("/lib64/ld-linux-x86-64.so.2".into()),
+                libraries: vec![
+                    "/lib/x86_64-linux-gnu/libgcc_s.so.1".into(),
+                    "/lib/x86_64-linux-gnu/libc.so.6".into(),
+                ],
+                start_to_main_us: Some(1_200),
+                start_resolution_us: 10_000,
+            },
+        },
+        Event::Done {
+            at_us: 10,
+            exit_code: 0,
+        },
+    ]
+}

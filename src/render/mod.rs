@@ -38,6 +38,11 @@ mod snapshots {
     }
 
     #[test]
+    fn explain_process_phase() {
+        insta::assert_snapshot!(explain(&fixture::process_phase()));
+    }
+
+    #[test]
     fn explain_tls13_handshake() {
         insta::assert_snapshot!(explain(&fixture::tls13_handshake()));
     }

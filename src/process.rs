@@ -1,0 +1,174 @@
+//! Phase 0, the process: how wtcurl came to be running, read from /proc, with what the shell did inferred.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// What wtcurl can observe about its own process.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProcessView {
+    pub pid: u32,
+    pub ppid: u32,
+    /// The parent's command name (/proc/PPID/comm), usually the shell.
+    pub parent: String,
+    /// /proc/self/exe.
+    pub exe: String,
+    pub argv: Vec<String>,
+    /// The PATH entry where a lookup of argv[0] finds this executable, with its 1-based position;
+    /// None when argv[0] contained a slash (no PATH search).
+    pub path_entry: Option<(usize, String)>,
+    /// The dynamic loader mapped into the process (/proc/self/maps), if any.
+    pub loader: Option<String>,
+    /// Shared libraries mapped, in map order, without the loader.
+    pub libraries: Vec<String>,
+    /// Microseconds from the kernel's start time of the process to the moment main read it.
+    pub start_to_main_us: Option<u64>,
+    /// Resolution of that start time (one clock tick).
+    pub start_resolution_us: u64,
+}
+
+/// The process's start time (field 22 of /proc/self/stat, in clock ticks since boot).
+fn start_ticks(stat: &str) -> Option<u64> {
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn ppid_of(stat: &str) -> Option<u32> {
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Which PATH entry holds `name`, as a shell's lookup would find it.
+pub fn path_lookup(name: &str, path_var: &str, exe: &Path) -> Option<(usize, String)> {
+    if name.contains('/') {
+        return None;
+    }
+    let canonical = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
+    path_var.split(':').enumerate().find_map(|(i, dir)| {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate = PathBuf::from(dir).join(name);
+        let same = std::fs::canonicalize(&candidate).is_ok_and(|c| c == canonical);
+        same.then(|| (i + 1, dir.to_string()))
+    })
+}
+
+/// The loader and the shared libraries from the text of /proc/self/maps.
+pub fn mapped_libraries(maps: &str) -> (Option<String>, Vec<String>) {
+    let mut loader = None;
+    let mut libs: Vec<String> = Vec::new();
+    for line in maps.lines() {
+        let Some(path) = line.split_whitespace().nth(5) else {
+            continue;
+        };
+        if !path.starts_with('/') || !path.contains(".so") {
+            continue;
+        }
+        let name = Path::new(path)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(path);
+        if name.starts_with("ld-linux") || name.starts_with("ld-musl") || name.starts_with("ld64") {
+            loader.get_or_insert_with(|| path.to_string());
+        } else if !libs.iter().any(|l| l == path) {
+            libs.push(path.to_string());
+        }
+    }
+    (loader, libs)
+}
+
+/// Reads everything now. Call it first thing in main, so start_to_main is close to true.
+pub fn observe() -> ProcessView {
+    let boot_now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).ok();
+    let tick_hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100)
+        .max(1) as u64;
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let ppid = ppid_of(&stat).unwrap_or(0);
+    let start_to_main_us = match (boot_now, start_ticks(&stat)) {
+        (Some(now), Some(ticks)) => {
+            let now_us = now.tv_sec() as u64 * 1_000_000 + now.tv_nsec() as u64 / 1_000;
+            now_us.checked_sub(ticks * 1_000_000 / tick_hz)
+        }
+        _ => None,
+    };
+    let exe = std::fs::read_link("/proc/self/exe").unwrap_or_default();
+    let argv: Vec<String> = std::env::args().collect();
+    let path_entry = argv
+        .first()
+        .and_then(|a0| path_lookup(a0, &std::env::var("PATH").unwrap_or_default(), &exe));
+    let (loader, libraries) =
+        mapped_libraries(&std::fs::read_to_string("/proc/self/maps").unwrap_or_default());
+    ProcessView {
+        pid: std::process::id(),
+        ppid,
+        parent: std::fs::read_to_string(format!("/proc/{ppid}/comm"))
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        exe: exe.display().to_string(),
+        argv,
+        path_entry,
+        loader,
+        libraries,
+        start_to_main_us,
+        start_resolution_us: 1_000_000 / tick_hz,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_survive_spaces_in_the_name() {
+        let stat = "4242 (my (odd) prog) S 17 4242 17 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 12345 67 rest";
+        assert_eq!(ppid_of(stat), Some(17));
+        assert_eq!(start_ticks(stat), Some(987654));
+    }
+
+    #[test]
+    fn loader_and_libraries_come_from_maps() {
+        let maps = "\
+5580 r--p 00000000 08:01 1 /usr/local/bin/wtcurl
+7f00 r--p 00000000 08:01 2 /usr/lib/x86_64-linux-gnu/libc.so.6
+7f01 r-xp 00001000 08:01 2 /usr/lib/x86_64-linux-gnu/libc.so.6
+7f02 r--p 00000000 08:01 3 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1
+7f03 r--p 00000000 08:01 4 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+7ffd rw-p 00000000 00:00 0 [stack]
+";
+        let (loader, libs) = mapped_libraries(maps);
+        assert_eq!(
+            loader.as_deref(),
+            Some("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")
+        );
+        assert_eq!(
+            libs,
+            [
+                "/usr/lib/x86_64-linux-gnu/libc.so.6",
+                "/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"
+            ]
+        );
+    }
+
+    #[test]
+    fn path_lookup_finds_the_entry_and_skips_slashes() {
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().unwrap().to_str().unwrap().to_string();
+        let name = exe.file_name().unwrap().to_str().unwrap();
+        let path = format!("/nonexistent:{dir}:/usr/bin");
+        assert_eq!(path_lookup(name, &path, &exe), Some((2, dir)));
+        assert_eq!(path_lookup("./x", &path, &exe), None);
+    }
+
+    #[test]
+    fn observing_this_process_works() {
+        let v = observe();
+        assert_eq!(v.pid, std::process::id());
+        assert!(v.ppid > 0);
+        assert!(!v.exe.is_empty());
+        assert!(v.start_to_main_us.is_some());
+        assert!(v.start_resolution_us > 0);
+    }
+}

@@ -1,11 +1,15 @@
 //! `--explain`: the numbered, timed, human story of the run, streamed to stderr as events arrive.
 
 use crate::error::Phase;
-use crate::event::{AddressSource, Event, Observer};
+use crate::event::{Event, Observer};
 use crate::render::fmt::{escape_line, syscall_line, thousands, us};
 use crate::render::palette::Palette;
 use crate::render::waterfall::{self, HopTimes};
 use std::io::Write;
+
+mod dns;
+mod process;
+mod tls;
 
 /// Syscalls shown per body before the rest are summarised (the JSON trace keeps every one).
 const BODY_SYSCALLS_SHOWN: u32 = 4;
@@ -126,58 +130,6 @@ impl<W: Write> Explain<W> {
             );
             self.say(self.p.dim, &t);
         }
-    }
-
-    /// Phase 0: how wtcurl came to be running. Observed facts from /proc; the shell's part inferred.
-    fn process(&mut self, at: u64, v: &crate::process::ProcessView) {
-        let head = format!("── 0. Process {}", "─".repeat(46));
-        let head = self.p.paint(self.p.heading, &head);
-        let stamp = self.stamp(at, None);
-        self.line("");
-        self.line(&format!("{head} {stamp}"));
-        self.note("why: before any network, the shell had to start wtcurl; this is what the kernel shows of that.");
-        let parent = if v.parent.is_empty() {
-            "?".to_string()
-        } else {
-            v.parent.clone()
-        };
-        self.line(&format!(
-            "   pid {}, parent pid {} ({parent}); executable {}",
-            v.pid, v.ppid, v.exe
-        ));
-        self.line(&format!("   argv: {:?}", v.argv));
-        match &v.path_entry {
-            Some((i, dir)) => self.line(&format!(
-                "   PATH lookup: {} is in entry {i} of PATH, {dir}",
-                v.argv.first().map_or("", String::as_str)
-            )),
-            None => self.line("   argv[0] has a slash, so no PATH lookup was needed"),
-        }
-        if let Some(l) = &v.loader {
-            let names: Vec<&str> = v
-                .libraries
-                .iter()
-                .map(|p| p.rsplit('/').next().unwrap_or(p))
-                .collect();
-            self.line(&format!(
-                "   dynamic loader {l} mapped {} shared libraries: {}",
-                names.len(),
-                names.join(", ")
-            ));
-        } else {
-            self.line("   no dynamic loader mapped: a static executable");
-        }
-        if let Some(us_) = v.start_to_main_us {
-            self.line(&format!(
-                "   from process start to main: about {} (the kernel's start time has {} resolution)",
-                us(us_),
-                us(v.start_resolution_us)
-            ));
-        }
-        self.note(&format!(
-            "inferred, not observed: {parent} read the line, parsed it, found the program, fork()ed (clone) and the child execve()d {}; {parent} now waits in wait4() for the exit status",
-            v.exe
-        ));
     }
 
     /// Closes the phase being shown with its duration.
@@ -308,150 +260,13 @@ impl<W: Write> Explain<W> {
                 };
                 self.line(&format!("   {stamp}  {call}"));
             }
-            Event::Nsswitch {
-                path,
-                found,
-                sources,
-                consulted,
-                not_consulted,
-                ..
-            } => {
-                if *found {
-                    self.line(&format!("   {path}: hosts: {}", sources.join(" ")));
-                } else {
-                    self.line(&format!(
-                        "   {path}: not found; glibc's default order applies: {}",
-                        sources.join(" ")
-                    ));
-                }
-                self.note(&format!("wtcurl consults: {}", consulted.join(", ")));
-                if !not_consulted.is_empty() {
-                    self.note(&format!(
-                        "not consulted by wtcurl (glibc would ask these modules): {}",
-                        not_consulted.join(", ")
-                    ));
-                }
-            }
-            Event::HostsLookup {
-                path,
-                name,
-                addresses,
-                line,
-                ..
-            } => match (addresses.is_empty(), line) {
-                (true, _) => self.line(&format!("   {path}: no entry for {name}")),
-                (false, Some(l)) => {
-                    self.line(&format!("   {path}:{l}: {name} → {}", join_ips(addresses)))
-                }
-                (false, None) => self.line(&format!("   {path}: {name} → {}", join_ips(addresses))),
-            },
-            Event::ResolvConf {
-                path,
-                found,
-                nameservers,
-                search,
-                ndots,
-                timeout_s,
-                attempts,
-                rotate,
-                overridden_by,
-                ..
-            } => {
-                let ns: Vec<String> = nameservers.iter().map(|s| s.to_string()).collect();
-                let state = if *found {
-                    ""
-                } else {
-                    " (not found: glibc defaults)"
-                };
-                self.line(&format!("   {path}{state}: nameservers {}", ns.join(", ")));
-                let search = if search.is_empty() {
-                    "none".to_string()
-                } else {
-                    search.join(" ")
-                };
-                self.note(&format!(
-                    "search {search}; ndots {ndots}; timeout {timeout_s} s; attempts {attempts}{}",
-                    if *rotate { "; rotate" } else { "" }
-                ));
-                if let Some(by) = overridden_by {
-                    self.note(&format!("the nameservers are replaced by {by}"));
-                }
-            }
-            Event::DnsQuery {
-                server,
-                transport,
-                id,
-                qname,
-                qtype,
-                flags,
-                size,
-                attempt,
-                ..
-            } => {
-                let t = self.p.paint(self.p.wire_out, "→ query ");
-                self.line(&format!(
-                    "   {t} id 0x{id:04x}  {qtype} {qname}  flags [{flags}]  {size} bytes to {server} over {transport} (try {attempt})"
-                ));
-            }
-            Event::DnsAnswer {
-                transport,
-                id,
-                qtype,
-                rcode,
-                flags,
-                size,
-                records,
-                cname_chain,
-                elapsed_us,
-                ..
-            } => {
-                let t = self.p.paint(self.p.wire_in, "← answer");
-                self.line(&format!(
-                    "   {t} id 0x{id:04x}  {qtype} {rcode}  flags [{flags}]  {size} bytes over {transport}, {} after the query",
-                    us(*elapsed_us)
-                ));
-                for r in records {
-                    self.line(&format!(
-                        "              {}  TTL {}  {}  {}",
-                        r.name, r.ttl, r.rtype, r.data
-                    ));
-                }
-                if cname_chain.len() > 1 {
-                    self.note(&format!("CNAME chain: {}", cname_chain.join(" → ")));
-                }
-            }
-            Event::DnsIgnored { server, reason, .. } => {
-                self.say(
-                    self.p.bad,
-                    &format!("ignored a message from {server}: {reason}"),
-                );
-            }
-            Event::Resolved {
-                at_us,
-                host,
-                source,
-                addresses,
-                elapsed_us,
-            } => {
-                if let Some(h) = self.hop_mut() {
-                    h.resolved = Some(*at_us);
-                }
-                let from = match source {
-                    AddressSource::Literal => {
-                        "the URL: it is already an address, nothing to resolve"
-                    }
-                    AddressSource::ResolveFlag => "--resolve: no lookup made",
-                    AddressSource::Hosts => "the hosts file",
-                    AddressSource::Dns => "DNS",
-                };
-                let ok = self
-                    .p
-                    .paint(self.p.ok, &format!("= {host} → {}", join_ips(addresses)));
-                self.line(&format!("   {ok}  (from {from}) in {}", us(*elapsed_us)));
-                if addresses.iter().any(|a| a.is_ipv6()) && addresses.iter().any(|a| a.is_ipv4()) {
-                    self.note("both families: like curl, IPv6 goes first, and IPv4 starts in parallel if IPv6 has not connected within 200 ms (Happy Eyeballs)");
-                }
-            }
+            Event::Nsswitch { .. }
+            | Event::HostsLookup { .. }
+            | Event::ResolvConf { .. }
+            | Event::DnsQuery { .. }
+            | Event::DnsAnswer { .. }
+            | Event::DnsIgnored { .. }
+            | Event::Resolved { .. } => self.dns(event),
             Event::ConnectAttempt { fd, addr, .. } => {
                 self.line(&format!("   trying {addr} on fd {fd}"));
             }
@@ -506,178 +321,13 @@ impl<W: Write> Explain<W> {
                     thousands(info.bytes_received)
                 ));
             }
-            Event::TlsStart {
-                at_us,
-                fd,
-                server_name,
-                versions,
-                alpn_offered,
-                trust,
-            } => {
-                if let Some((start, _)) = self.phase_start {
-                    // Like curl's time_appconnect, the TLS phase includes reading the trust store.
-                    self.note(&format!(
-                        "setting up rustls (versions, trust store) took {} before the first byte of TLS",
-                        us(at_us.saturating_sub(start))
-                    ));
-                }
-                let sni = server_name
-                    .as_deref()
-                    .map_or("no SNI (the host is an IP address)".to_string(), |n| {
-                        format!("SNI {n}")
-                    });
-                self.line(&format!(
-                    "   TLS on fd {fd}: {sni}; offering {}; ALPN {}",
-                    versions.join(", "),
-                    alpn_offered.join(", ")
-                ));
-                self.note(&format!(
-                    "the server's certificate will be checked against: {trust}"
-                ));
-            }
-            Event::TlsRecord {
-                direction,
-                content_type,
-                version,
-                length,
-                encrypted,
-                ..
-            } => {
-                if direction == "sent"
-                    && content_type == "application_data"
-                    && matches!(self.phase_start, Some((_, Phase::Request)))
-                {
-                    self.request_record_bytes += length + 5;
-                }
-                let arrow = if direction == "sent" { "→" } else { "←" };
-                let enc = if *encrypted { ", encrypted" } else { "" };
-                let t = format!(
-                    "{arrow} record {content_type} ({version} in the header), {length} bytes{enc}"
-                );
-                let style = if direction == "sent" {
-                    self.p.wire_out
-                } else {
-                    self.p.wire_in
-                };
-                let t = self.p.paint(style, &t);
-                self.line(&format!("   {t}"));
-            }
-            Event::TlsMessage {
-                direction,
-                name,
-                length,
-                encrypted,
-                source,
-                detail,
-                ..
-            } => {
-                let arrow = if direction == "sent" { "→" } else { "←" };
-                let enc = if *encrypted { "encrypted; " } else { "" };
-                let t = format!("{arrow} {name}, {length} bytes ({enc}{source})");
-                let style = if direction == "sent" {
-                    self.p.wire_out
-                } else {
-                    self.p.wire_in
-                };
-                let t = self.p.paint(style, &t);
-                self.line(&format!("      {t}"));
-                if let serde_json::Value::Object(fields) = detail {
-                    for (k, v) in fields {
-                        self.line(&format!("          {k}: {}", json_text(v)));
-                    }
-                }
-            }
-            Event::TlsAlert {
-                direction,
-                level,
-                description,
-                ..
-            } => {
-                self.say(
-                    self.p.bad,
-                    &format!("alert {level} {description} ({direction})"),
-                );
-            }
-            Event::TlsCertificate {
-                index,
-                subject,
-                issuer,
-                sans,
-                not_before,
-                not_after,
-                days_left,
-                key,
-                signature,
-                sha256,
-                ..
-            } => {
-                self.line(&format!("   certificate #{index}: {subject}"));
-                self.line(&format!("      issuer: {issuer}"));
-                if !sans.is_empty() {
-                    self.line(&format!("      names (SAN): {}", sans.join(", ")));
-                }
-                self.line(&format!(
-                    "      valid {not_before} → {not_after} ({days_left} days left)"
-                ));
-                self.line(&format!("      key {key}; signed with {signature}"));
-                self.line(&format!("      SHA-256 {sha256}"));
-            }
-            Event::TlsVerified {
-                ok,
-                anchor,
-                matched_name,
-                detail,
-                ..
-            } => {
-                if *ok {
-                    let t = self.p.paint(self.p.ok, "✓ certificate verified");
-                    let anchor = anchor
-                        .as_deref()
-                        .map(|a| format!("; chains to {a}"))
-                        .unwrap_or_default();
-                    let name = matched_name
-                        .as_deref()
-                        .map(|n| format!("; {n} matches the host"))
-                        .unwrap_or_default();
-                    self.line(&format!("   {t}{anchor}{name}"));
-                } else {
-                    let t = self.p.paint(self.p.bad, "✗ certificate not verified");
-                    self.line(&format!("   {t}"));
-                }
-                if !detail.is_empty() {
-                    self.note(detail);
-                }
-            }
-            Event::TlsDone {
-                at_us,
-                version,
-                cipher_suite,
-                key_exchange,
-                alpn,
-                round_trips,
-                session_tickets,
-            } => {
-                if let Some(h) = self.hop_mut() {
-                    h.tls_done = Some(*at_us);
-                    h.tls13 = version == "TLS 1.3";
-                }
-                let kx = key_exchange
-                    .as_deref()
-                    .map(|k| format!(", key exchange {k}"))
-                    .unwrap_or_default();
-                let alpn = alpn
-                    .as_deref()
-                    .map_or("no ALPN".to_string(), |a| format!("ALPN {a}"));
-                let t = self.p.paint(
-                    self.p.ok,
-                    &format!("= {version}, {cipher_suite}{kx}, {alpn}"),
-                );
-                self.line(&format!(
-                    "   {t}; {round_trips} round trip{}, {session_tickets} session ticket{}",
-                    if *round_trips == 1 { "" } else { "s" },
-                    if *session_tickets == 1 { "" } else { "s" }
-                ));
-            }
+            Event::TlsStart { .. }
+            | Event::TlsRecord { .. }
+            | Event::TlsMessage { .. }
+            | Event::TlsAlert { .. }
+            | Event::TlsCertificate { .. }
+            | Event::TlsVerified { .. }
+            | Event::TlsDone { .. } => self.tls(event),
             Event::RequestWritten {
                 at_us,
                 head,
@@ -875,13 +525,6 @@ impl<W: Write> Explain<W> {
     }
 }
 
-fn join_ips(a: &[std::net::IpAddr]) -> String {
-    a.iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Linux's TCP state names (include/net/tcp_states.h).
 pub fn tcp_state_name(state: u8) -> &'static str {
     match state {
@@ -897,14 +540,5 @@ pub fn tcp_state_name(state: u8) -> &'static str {
         10 => "LISTEN",
         11 => "CLOSING",
         _ => "unknown",
-    }
-}
-
-/// A JSON value as short text: strings bare, arrays joined with commas.
-fn json_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(a) => a.iter().map(json_text).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
     }
 }

@@ -1,0 +1,59 @@
+//! Phase 0 of `--explain`: the process, observed from /proc, with the shell's part inferred.
+
+use super::Explain;
+use crate::render::fmt::us;
+use std::io::Write;
+
+impl<W: Write> Explain<W> {
+    /// Phase 0: how wtcurl came to be running. Observed facts from /proc; the shell's part inferred.
+    pub(super) fn process(&mut self, at: u64, v: &crate::process::ProcessView) {
+        let head = format!("── 0. Process {}", "─".repeat(46));
+        let head = self.p.paint(self.p.heading, &head);
+        let stamp = self.stamp(at, None);
+        self.line("");
+        self.line(&format!("{head} {stamp}"));
+        self.note("why: before any network, the shell had to start wtcurl; this is what the kernel shows of that.");
+        let parent = if v.parent.is_empty() {
+            "?".to_string()
+        } else {
+            v.parent.clone()
+        };
+        self.line(&format!(
+            "   pid {}, parent pid {} ({parent}); executable {}",
+            v.pid, v.ppid, v.exe
+        ));
+        self.line(&format!("   argv: {:?}", v.argv));
+        match &v.path_entry {
+            Some((i, dir)) => self.line(&format!(
+                "   PATH lookup: {} is in entry {i} of PATH, {dir}",
+                v.argv.first().map_or("", String::as_str)
+            )),
+            None => self.line("   argv[0] has a slash, so no PATH lookup was needed"),
+        }
+        if let Some(l) = &v.loader {
+            let names: Vec<&str> = v
+                .libraries
+                .iter()
+                .map(|p| p.rsplit('/').next().unwrap_or(p))
+                .collect();
+            self.line(&format!(
+                "   dynamic loader {l} mapped {} shared libraries: {}",
+                names.len(),
+                names.join(", ")
+            ));
+        } else {
+            self.line("   no dynamic loader mapped: a static executable");
+        }
+        if let Some(us_) = v.start_to_main_us {
+            self.line(&format!(
+                "   from process start to main: about {} (the kernel's start time has {} resolution)",
+                us(us_),
+                us(v.start_resolution_us)
+            ));
+        }
+        self.note(&format!(
+            "inferred, not observed: {parent} read the line, parsed it, found the program, fork()ed (clone) and the child execve()d {}; {parent} now waits in wait4() for the exit status",
+            v.exe
+        ));
+    }
+}

@@ -1,0 +1,196 @@
+//! The TLS part of `--explain`: records, handshake messages, certificates, the verdict.
+
+use super::Explain;
+use crate::error::Phase;
+use crate::event::Event;
+use crate::render::fmt::us;
+use std::io::Write;
+
+impl<W: Write> Explain<W> {
+    pub(super) fn tls(&mut self, event: &Event) {
+        match event {
+            Event::TlsStart {
+                at_us,
+                fd,
+                server_name,
+                versions,
+                alpn_offered,
+                trust,
+            } => {
+                if let Some((start, _)) = self.phase_start {
+                    // Like curl's time_appconnect, the TLS phase includes reading the trust store.
+                    self.note(&format!(
+                        "setting up rustls (versions, trust store) took {} before the first byte of TLS",
+                        us(at_us.saturating_sub(start))
+                    ));
+                }
+                let sni = server_name
+                    .as_deref()
+                    .map_or("no SNI (the host is an IP address)".to_string(), |n| {
+                        format!("SNI {n}")
+                    });
+                self.line(&format!(
+                    "   TLS on fd {fd}: {sni}; offering {}; ALPN {}",
+                    versions.join(", "),
+                    alpn_offered.join(", ")
+                ));
+                self.note(&format!(
+                    "the server's certificate will be checked against: {trust}"
+                ));
+            }
+            Event::TlsRecord {
+                direction,
+                content_type,
+                version,
+                length,
+                encrypted,
+                ..
+            } => {
+                if direction == "sent"
+                    && content_type == "application_data"
+                    && matches!(self.phase_start, Some((_, Phase::Request)))
+                {
+                    self.request_record_bytes += length + 5;
+                }
+                let arrow = if direction == "sent" { "→" } else { "←" };
+                let enc = if *encrypted { ", encrypted" } else { "" };
+                let t = format!(
+                    "{arrow} record {content_type} ({version} in the header), {length} bytes{enc}"
+                );
+                let style = if direction == "sent" {
+                    self.p.wire_out
+                } else {
+                    self.p.wire_in
+                };
+                let t = self.p.paint(style, &t);
+                self.line(&format!("   {t}"));
+            }
+            Event::TlsMessage {
+                direction,
+                name,
+                length,
+                encrypted,
+                source,
+                detail,
+                ..
+            } => {
+                let arrow = if direction == "sent" { "→" } else { "←" };
+                let enc = if *encrypted { "encrypted; " } else { "" };
+                let t = format!("{arrow} {name}, {length} bytes ({enc}{source})");
+                let style = if direction == "sent" {
+                    self.p.wire_out
+                } else {
+                    self.p.wire_in
+                };
+                let t = self.p.paint(style, &t);
+                self.line(&format!("      {t}"));
+                if let serde_json::Value::Object(fields) = detail {
+                    for (k, v) in fields {
+                        self.line(&format!("          {k}: {}", json_text(v)));
+                    }
+                }
+            }
+            Event::TlsAlert {
+                direction,
+                level,
+                description,
+                ..
+            } => {
+                self.say(
+                    self.p.bad,
+                    &format!("alert {level} {description} ({direction})"),
+                );
+            }
+            Event::TlsCertificate {
+                index,
+                subject,
+                issuer,
+                sans,
+                not_before,
+                not_after,
+                days_left,
+                key,
+                signature,
+                sha256,
+                ..
+            } => {
+                self.line(&format!("   certificate #{index}: {subject}"));
+                self.line(&format!("      issuer: {issuer}"));
+                if !sans.is_empty() {
+                    self.line(&format!("      names (SAN): {}", sans.join(", ")));
+                }
+                self.line(&format!(
+                    "      valid {not_before} → {not_after} ({days_left} days left)"
+                ));
+                self.line(&format!("      key {key}; signed with {signature}"));
+                self.line(&format!("      SHA-256 {sha256}"));
+            }
+            Event::TlsVerified {
+                ok,
+                anchor,
+                matched_name,
+                detail,
+                ..
+            } => {
+                if *ok {
+                    let t = self.p.paint(self.p.ok, "✓ certificate verified");
+                    let anchor = anchor
+                        .as_deref()
+                        .map(|a| format!("; chains to {a}"))
+                        .unwrap_or_default();
+                    let name = matched_name
+                        .as_deref()
+                        .map(|n| format!("; {n} matches the host"))
+                        .unwrap_or_default();
+                    self.line(&format!("   {t}{anchor}{name}"));
+                } else {
+                    let t = self.p.paint(self.p.bad, "✗ certificate not verified");
+                    self.line(&format!("   {t}"));
+                }
+                if !detail.is_empty() {
+                    self.note(detail);
+                }
+            }
+            Event::TlsDone {
+                at_us,
+                version,
+                cipher_suite,
+                key_exchange,
+                alpn,
+                round_trips,
+                session_tickets,
+            } => {
+                if let Some(h) = self.hop_mut() {
+                    h.tls_done = Some(*at_us);
+                    h.tls13 = version == "TLS 1.3";
+                }
+                let kx = key_exchange
+                    .as_deref()
+                    .map(|k| format!(", key exchange {k}"))
+                    .unwrap_or_default();
+                let alpn = alpn
+                    .as_deref()
+                    .map_or("no ALPN".to_string(), |a| format!("ALPN {a}"));
+                let t = self.p.paint(
+                    self.p.ok,
+                    &format!("= {version}, {cipher_suite}{kx}, {alpn}"),
+                );
+                self.line(&format!(
+                    "   {t}; {round_trips} round trip{}, {session_tickets} session ticket{}",
+                    if *round_trips == 1 { "" } else { "s" },
+                    if *session_tickets == 1 { "" } else { "s" }
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A JSON value as short text: strings bare, arrays joined with commas.
+fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => a.iter().map(json_text).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}

@@ -16,6 +16,7 @@ pub enum Phase {
     Response,
     Close,
     Output,
+    Breaker,
 }
 
 impl Phase {
@@ -30,6 +31,7 @@ impl Phase {
             Phase::Response => "response",
             Phase::Close => "close",
             Phase::Output => "output",
+            Phase::Breaker => "breaker",
         }
     }
 }
@@ -95,6 +97,8 @@ labels! {
     EmptyReply = ("got_nothing", 52, "CURLE_GOT_NOTHING", "the server closed without sending anything"),
     SendFailed = ("send_error", 55, "CURLE_SEND_ERROR", "sending the request failed"),
     RecvFailed = ("recv_error", 56, "CURLE_RECV_ERROR", "receiving the response failed"),
+    CircuitOpen = ("circuit_open", 120, "none: wtcurl's own", "--breaker: the circuit for this origin is open; no request was sent"),
+    BreakerState = ("breaker_state_error", 121, "none: wtcurl's own", "--breaker: the shared state file could not be locked or written"),
     BadContentEncoding = ("bad_content_encoding", 61, "CURLE_BAD_CONTENT_ENCODING", "the compressed body could not be decoded"),
 }
 

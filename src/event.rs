@@ -80,6 +80,31 @@ pub enum Event {
         at_us: u64,
         process: crate::process::ProcessView,
     },
+    /// --breaker: the decision taken before any network.
+    Breaker {
+        at_us: u64,
+        origin: String,
+        /// `allowed`, `probe` (half-open trial) or `rejected`.
+        decision: String,
+        /// `closed`, `open` or `half_open`, before the request.
+        state: String,
+        failures_in_window: u32,
+        threshold: u32,
+        window_ms: u64,
+        /// When rejected: how long until the breaker lets a probe through.
+        retry_in_ms: Option<u64>,
+        state_file: Option<String>,
+    },
+    /// --breaker: how this run's outcome was counted, and any state change it caused.
+    BreakerOutcome {
+        at_us: u64,
+        origin: String,
+        /// `success`, `failure` or `neutral`.
+        outcome: String,
+        reason: String,
+        state_after: String,
+        transition: Option<String>,
+    },
     /// A numbered phase of one hop begins.
     Phase {
         at_us: u64,
@@ -346,6 +371,8 @@ impl Event {
             Syscall(s) => s.end_us,
             Phase { at_us, .. }
             | Process { at_us, .. }
+            | Breaker { at_us, .. }
+            | BreakerOutcome { at_us, .. }
             | Url { at_us, .. }
             | Nsswitch { at_us, .. }
             | HostsLookup { at_us, .. }

@@ -54,6 +54,9 @@ fn why(phase: Phase) -> &'static str {
         Phase::Close => {
             "the transfer is over; close() releases the socket and the kernel ends the TCP connection with a FIN."
         }
+        Phase::Breaker => {
+            "--breaker keeps a count of recent failures per origin; while the circuit is open, wtcurl fails fast instead of calling a server that keeps failing."
+        }
         Phase::Setup | Phase::Output => "",
     }
 }
@@ -69,6 +72,7 @@ fn title(phase: Phase) -> &'static str {
         Phase::Close => "Close",
         Phase::Setup => "Setup",
         Phase::Output => "Output",
+        Phase::Breaker => "Circuit breaker",
     }
 }
 
@@ -209,6 +213,46 @@ impl<W: Write> Explain<W> {
             }
             Event::Phase { at_us, hop, phase } => self.phase(*at_us, *hop, *phase),
             Event::Process { at_us, process } => self.process(*at_us, process),
+            Event::Breaker {
+                origin,
+                decision,
+                state,
+                failures_in_window,
+                threshold,
+                window_ms,
+                retry_in_ms,
+                state_file,
+                ..
+            } => {
+                self.line(&format!(
+                    "   {origin}: circuit {state}, {failures_in_window} failure(s) in the last {} s (opens above {threshold})",
+                    *window_ms as f64 / 1000.0
+                ));
+                if let Some(f) = state_file {
+                    self.note(&format!("state shared through {f} (locked with flock)"));
+                }
+                match (decision.as_str(), retry_in_ms) {
+                    ("rejected", Some(ms)) => self.say(
+                        self.p.bad,
+                        &format!("✗ rejected without touching the network; a probe is allowed in {ms} ms"),
+                    ),
+                    ("probe", _) => self.line("   allowed as a probe: half-open lets a limited number of trial requests through"),
+                    _ => self.line("   allowed"),
+                }
+            }
+            Event::BreakerOutcome {
+                origin,
+                outcome,
+                reason,
+                state_after,
+                transition,
+                ..
+            } => {
+                self.line(&format!("   breaker for {origin}: this run counts as {outcome} ({reason}); circuit now {state_after}"));
+                if let Some(t) = transition {
+                    self.say(self.p.heading, &format!("circuit {t}"));
+                }
+            }
             Event::Url {
                 input,
                 url,

@@ -3,10 +3,15 @@
 #
 #   1. cargo build --release
 #   2. nginx on 127.0.0.1:<free port>, everything (config, pid, logs, temp dirs, files) in a temp dir,
-#      serving small.html (a ~600-byte HTML 301 page) and big.bin (1 GiB, sparse); killed on exit
+#      serving small.html (a ~600-byte HTML 301 page) and big.bin (1 GiB, sparse); killed on exit.
+#      The same nginx also serves them over HTTPS on a second free port (TLS 1.2 and 1.3), with a
+#      certificate for 127.0.0.1 (SAN IP:127.0.0.1) signed by a CA the script makes with openssl;
+#      both tools get that CA with --cacert (and CURL_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR and
+#      SSLKEYLOGFILE are unset for the whole run)
 #   3. per-request wall time for the small file (hyperfine -N if installed, else a python3 loop),
-#      curl and wtcurl alternating in the same run against the same nginx: median, p90, ratios
-#   4. peak RSS (GNU time's %M) for the small request and for the 1 GiB download
+#      curl and wtcurl alternating in the same run against the same nginx: median, p90, ratios;
+#      then the same for one HTTPS request of the small file
+#   4. peak RSS (GNU time's %M) for the small request (HTTP and HTTPS) and for the 1 GiB download
 #   5. 1 GiB download throughput, -o /dev/null and stdout > /dev/null, alternating runs, median MB/s
 #   6. syscall counts for the 1 GiB download (perf's syscall tracepoints, else strace -c)
 #
@@ -30,7 +35,7 @@ for arg in "$@"; do
     case "$arg" in
         --write) WRITE=1 ;;
         -h | --help)
-            sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -51,6 +56,8 @@ for d in /usr/local/sbin /usr/sbin /sbin "$HOME/.cargo/bin"; do
 done
 export PATH
 export NO_COLOR=1
+# Trust comes from --cacert only (this machine may point these at the system bundle).
+unset CURL_CA_BUNDLE SSL_CERT_FILE SSL_CERT_DIR SSLKEYLOGFILE
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -58,7 +65,7 @@ die() {
     exit 1
 }
 
-for tool in cargo nginx curl python3 truncate; do
+for tool in cargo nginx curl python3 truncate openssl; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 
@@ -128,12 +135,35 @@ chmod 644 "$TMP/www/small.html" "$TMP/www/big.bin"
 SMALL_BYTES=$(stat -c %s "$TMP/www/small.html")
 BIG_BYTES=$(stat -c %s "$TMP/www/big.bin")
 
+# The HTTPS side: a CA and a certificate for 127.0.0.1 (EC P-256, SAN IP:127.0.0.1, serverAuth).
+mkdir -p "$TMP/tls"
+chmod 700 "$TMP/tls"
+make_tls() {
+    local d=$TMP/tls
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj "/CN=wtcurl bench CA" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" || return 1
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+        "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1" >"$d/leaf.ext"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$d/leaf.key" -out "$d/leaf.csr" -subj "/CN=127.0.0.1" || return 1
+    openssl x509 -req -in "$d/leaf.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -set_serial 1 \
+        -days 2 -extfile "$d/leaf.ext" -out "$d/leaf.pem" || return 1
+    chmod 644 "$d/ca.pem"
+}
+make_tls >"$TMP/logs/openssl.log" 2>&1 || {
+    cat "$TMP/logs/openssl.log" >&2
+    die "openssl could not make the benchmark CA and certificate"
+}
+CA="$TMP/tls/ca.pem"
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 start_nginx() {
-    local port=$1
+    local port=$1 tls_port=$2
     cat >"$TMP/nginx.conf" <<EOF
 daemon off;
 master_process on;
@@ -159,18 +189,27 @@ http {
         root $TMP/www;
         location / { }
     }
+    server {
+        listen 127.0.0.1:$tls_port ssl;
+        server_name localhost;
+        ssl_certificate $TMP/tls/leaf.pem;
+        ssl_certificate_key $TMP/tls/leaf.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root $TMP/www;
+        location / { }
+    }
 }
 EOF
     nginx -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/logs/error.log" >"$TMP/logs/nginx.out" 2>&1 &
     NGINX_PID=$!
-    local i
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         if ! kill -0 "$NGINX_PID" 2>/dev/null; then
             wait "$NGINX_PID" 2>/dev/null || true
             NGINX_PID=
             return 1
         fi
-        if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/small.html"; then
+        if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/small.html" &&
+            curl -s -o /dev/null --max-time 1 --cacert "$CA" "https://127.0.0.1:$tls_port/small.html"; then
             return 0
         fi
         sleep 0.1
@@ -179,13 +218,17 @@ EOF
 }
 
 PORT=
+TLS_PORT=
 for attempt in 1 2 3 4 5; do
     p=$(free_port)
-    if start_nginx "$p"; then
+    tp=$(free_port)
+    [ "$tp" != "$p" ] || continue
+    if start_nginx "$p" "$tp"; then
         PORT=$p
+        TLS_PORT=$tp
         break
     fi
-    log "nginx did not start on port $p (attempt $attempt)"
+    log "nginx did not start on ports $p and $tp (attempt $attempt)"
     if [ -n "$NGINX_PID" ]; then
         kill "$NGINX_PID" 2>/dev/null || true
         wait "$NGINX_PID" 2>/dev/null || true
@@ -196,18 +239,25 @@ done
     cat "$TMP/logs/error.log" "$TMP/logs/nginx.out" >&2 2>/dev/null || true
     die "could not start nginx"
 }
-log "nginx (pid $NGINX_PID) on 127.0.0.1:$PORT"
+log "nginx (pid $NGINX_PID) on 127.0.0.1:$PORT (http) and 127.0.0.1:$TLS_PORT (https)"
 
 URL_SMALL="http://127.0.0.1:$PORT/small.html"
 URL_BIG="http://127.0.0.1:$PORT/big.bin"
+URL_TLS_SMALL="https://127.0.0.1:$TLS_PORT/small.html"
 
 # Sanity: both tools fetch the same bytes.
 cmp -s <(curl -s "$URL_SMALL") "$TMP/www/small.html" || die "curl did not fetch small.html intact"
 cmp -s <("$BIN" -s "$URL_SMALL") "$TMP/www/small.html" || die "wtcurl did not fetch small.html intact"
+cmp -s <(curl -s --cacert "$CA" "$URL_TLS_SMALL") "$TMP/www/small.html" ||
+    die "curl did not fetch small.html intact over HTTPS"
+cmp -s <("$BIN" -s --cacert "$CA" "$URL_TLS_SMALL") "$TMP/www/small.html" ||
+    die "wtcurl did not fetch small.html intact over HTTPS"
+"$BIN" -s -o /dev/null --cacert "$CA" --tlsv1.3 "$URL_TLS_SMALL" || die "wtcurl: no TLS 1.3 with the bench nginx"
 got=$("$BIN" -s "$URL_BIG" | wc -c)
 [ "$got" = "$BIG_BYTES" ] || die "wtcurl fetched $got bytes of big.bin, expected $BIG_BYTES"
 
 export BENCH_BIN="$BIN" BENCH_URL_SMALL="$URL_SMALL" BENCH_URL_BIG="$URL_BIG" BENCH_TMP="$TMP" \
+    BENCH_URL_TLS_SMALL="$URL_TLS_SMALL" BENCH_CA="$CA" \
     BENCH_RUNS="$RUNS" BENCH_WARMUP="$WARMUP" BENCH_BIG_RUNS="$BIG_RUNS" BENCH_WRITE="$WRITE" \
     BENCH_HYPERFINE="$HYPERFINE" BENCH_GNU_TIME="$GNU_TIME" BENCH_STRACE="$STRACE" \
     BENCH_SMALL_BYTES="$SMALL_BYTES" BENCH_BIG_BYTES="$BIG_BYTES" BENCH_ROOT="$ROOT"
@@ -229,6 +279,8 @@ LOAD_BEFORE_RUN = open("/proc/loadavg").read().split()[0] if os.path.exists("/pr
 E = os.environ
 BIN = E["BENCH_BIN"]
 SMALL = E["BENCH_URL_SMALL"]
+TLS_SMALL = E["BENCH_URL_TLS_SMALL"]
+CA = E["BENCH_CA"]
 BIG = E["BENCH_URL_BIG"]
 TMP = E["BENCH_TMP"]
 RUNS = int(E["BENCH_RUNS"])
@@ -261,93 +313,120 @@ def pct(values, p):
 
 
 def show(argv):
-    return " ".join(WTCURL if a == BIN else a for a in argv)
+    return " ".join(WTCURL if a == BIN else ("ca.pem" if a == CA else a) for a in argv)
 
 
-# --- 1. per-request wall time, small file ------------------------------------------------------
+# --- 1. per-request wall time, small file (HTTP, then HTTPS) ---------------------------------------
 SMALL_CMDS = [
     ("curl", ["curl", "-s", "-o", "/dev/null", SMALL]),
     ("wtcurl", [BIN, "-s", "-o", "/dev/null", SMALL]),
     ("wtcurl --explain", [BIN, "-s", "-o", "/dev/null", "--explain", SMALL]),
 ]
-times = {name: [] for name, _ in SMALL_CMDS}
-cpu_small = {name: [] for name, _ in SMALL_CMDS}  # (user + system) seconds, per round mean or per run
-round_medians = []  # per round: {name: median}
+TLS_CMDS = [
+    ("curl", ["curl", "-s", "-o", "/dev/null", "--cacert", CA, TLS_SMALL]),
+    ("wtcurl", [BIN, "-s", "-o", "/dev/null", "--cacert", CA, TLS_SMALL]),
+    ("wtcurl --explain", [BIN, "-s", "-o", "/dev/null", "--cacert", CA, "--explain", TLS_SMALL]),
+]
 
-if HYPERFINE:
-    method = "hyperfine -N"
-    # Many short rounds, command order rotated, so that load drifting on the machine hits all three.
-    rounds = 10 if RUNS >= 100 else (4 if RUNS >= 40 else 1)
-    per_round = max(RUNS // rounds, 2)
-    log(f"small file: hyperfine -N, {rounds} rounds x {per_round} runs per command, command order rotated per round")
-    for r in range(rounds):
-        order = SMALL_CMDS[r % 3:] + SMALL_CMDS[:r % 3]
-        if r % 2:
-            order = order[::-1]
-        out = os.path.join(TMP, f"hyperfine-{r}.json")
-        argv = [HYPERFINE, "-N", "--style", "none", "--warmup", str(WARMUP), "--runs", str(per_round),
-                "--export-json", out]
-        for name, cmd in order:
-            argv += ["-n", name, " ".join(cmd)]
-        with open(os.path.join(TMP, "hyperfine.log"), "a") as hl:
-            subprocess.run(argv, check=True, stdout=hl, stderr=hl)
-        with open(out) as f:
-            res = json.load(f)["results"]
-        rm = {}
-        for item in res:
-            if any(c != 0 for c in item.get("exit_codes", [0])):
-                sys.exit(f"bench: {item['command']} exited non-zero under hyperfine")
-            times[item["command"]] += item["times"]
-            cpu_small[item["command"]].append(item["user"] + item["system"])
-            rm[item["command"]] = statistics.median(item["times"])
-        round_medians.append(rm)
-    runs_done = rounds * per_round
-    how = (f"`hyperfine -N --warmup {WARMUP} --runs {per_round}` x {rounds} rounds, "
-           "command order rotated between rounds; stdout and stderr to /dev/null")
-else:
-    method = "python3 loop"
-    log(f"small file: python3 loop, {WARMUP} warmup + {RUNS} runs per command, alternating every run")
-    for i in range(WARMUP):
-        for _, cmd in SMALL_CMDS:
-            subprocess.run(cmd, stdout=DEVNULL, stderr=DEVNULL, check=True)
-    chunk = max(RUNS // 4, 1)
-    rm = {name: [] for name, _ in SMALL_CMDS}
-    for i in range(RUNS):
-        order = SMALL_CMDS[i % 3:] + SMALL_CMDS[:i % 3]
-        for name, cmd in order:
-            c0 = os.times()
-            t0 = time.perf_counter()
-            rc = subprocess.run(cmd, stdout=DEVNULL, stderr=DEVNULL).returncode
-            dt = time.perf_counter() - t0
-            c1 = os.times()
-            if rc != 0:
-                sys.exit(f"bench: {show(cmd)} exited {rc}")
-            times[name].append(dt)
-            cpu_small[name].append(c1.children_user - c0.children_user + c1.children_system - c0.children_system)
-            rm[name].append(dt)
-        if (i + 1) % chunk == 0:
-            round_medians.append({n: statistics.median(v) for n, v in rm.items()})
-            rm = {name: [] for name, _ in SMALL_CMDS}
-    runs_done = RUNS
-    how = (f"python3 loop with time.perf_counter around subprocess.run, {WARMUP} warmups, "
-           f"{RUNS} runs per command, order rotated every run; stdout and stderr to /dev/null")
 
-med = {n: statistics.median(v) * 1000 for n, v in times.items()}
-cpu_ms = {n: statistics.mean(v) * 1000 for n, v in cpu_small.items()}
-p90 = {n: pct(v, 90) * 1000 for n, v in times.items()}
-ratio_wt = med["wtcurl"] / med["curl"]
-ratio_ex = med["wtcurl --explain"] / med["wtcurl"]
-rr_wt = [m["wtcurl"] / m["curl"] for m in round_medians]
-rr_ex = [m["wtcurl --explain"] / m["wtcurl"] for m in round_medians]
+def time_cmds(cmds, what, tag):
+    """Per-run wall times of the three commands, interleaved. Returns a dict: times and cpu (per
+    command name), round_medians (per round: {name: median}), runs_done, how."""
+    times = {name: [] for name, _ in cmds}
+    cpu = {name: [] for name, _ in cmds}  # (user + system) seconds, per round mean or per run
+    round_medians = []
+    if HYPERFINE:
+        # Many short rounds, command order rotated, so that load drifting on the machine hits all three.
+        rounds = 10 if RUNS >= 100 else (4 if RUNS >= 40 else 1)
+        per_round = max(RUNS // rounds, 2)
+        log(f"{what}: hyperfine -N, {rounds} rounds x {per_round} runs per command, command order rotated per round")
+        for r in range(rounds):
+            order = cmds[r % 3:] + cmds[:r % 3]
+            if r % 2:
+                order = order[::-1]
+            out = os.path.join(TMP, f"hyperfine-{tag}-{r}.json")
+            argv = [HYPERFINE, "-N", "--style", "none", "--warmup", str(WARMUP), "--runs", str(per_round),
+                    "--export-json", out]
+            for name, cmd in order:
+                argv += ["-n", name, " ".join(cmd)]
+            with open(os.path.join(TMP, "hyperfine.log"), "a") as hl:
+                subprocess.run(argv, check=True, stdout=hl, stderr=hl)
+            with open(out) as f:
+                res = json.load(f)["results"]
+            rm = {}
+            for item in res:
+                if any(c != 0 for c in item.get("exit_codes", [0])):
+                    sys.exit(f"bench: {item['command']} exited non-zero under hyperfine")
+                times[item["command"]] += item["times"]
+                cpu[item["command"]].append(item["user"] + item["system"])
+                rm[item["command"]] = statistics.median(item["times"])
+            round_medians.append(rm)
+        runs_done = rounds * per_round
+        how = (f"`hyperfine -N --warmup {WARMUP} --runs {per_round}` x {rounds} rounds, "
+               "command order rotated between rounds; stdout and stderr to /dev/null")
+    else:
+        log(f"{what}: python3 loop, {WARMUP} warmup + {RUNS} runs per command, alternating every run")
+        for i in range(WARMUP):
+            for _, cmd in cmds:
+                subprocess.run(cmd, stdout=DEVNULL, stderr=DEVNULL, check=True)
+        chunk = max(RUNS // 4, 1)
+        rm = {name: [] for name, _ in cmds}
+        for i in range(RUNS):
+            order = cmds[i % 3:] + cmds[:i % 3]
+            for name, cmd in order:
+                c0 = os.times()
+                t0 = time.perf_counter()
+                rc = subprocess.run(cmd, stdout=DEVNULL, stderr=DEVNULL).returncode
+                dt = time.perf_counter() - t0
+                c1 = os.times()
+                if rc != 0:
+                    sys.exit(f"bench: {show(cmd)} exited {rc}")
+                times[name].append(dt)
+                cpu[name].append(c1.children_user - c0.children_user + c1.children_system - c0.children_system)
+                rm[name].append(dt)
+            if (i + 1) % chunk == 0:
+                round_medians.append({n: statistics.median(v) for n, v in rm.items()})
+                rm = {name: [] for name, _ in cmds}
+        runs_done = RUNS
+        how = (f"python3 loop with time.perf_counter around subprocess.run, {WARMUP} warmups, "
+               f"{RUNS} runs per command, order rotated every run; stdout and stderr to /dev/null")
+    return {"times": times, "cpu": cpu, "round_medians": round_medians, "runs_done": runs_done, "how": how}
+
+
+def summarize(t):
+    """Medians (ms), p90 (ms), mean CPU (ms) and the ratios of a time_cmds result."""
+    s = dict(t)
+    s["med"] = {n: statistics.median(v) * 1000 for n, v in t["times"].items()}
+    s["cpu_ms"] = {n: statistics.mean(v) * 1000 for n, v in t["cpu"].items()}
+    s["p90"] = {n: pct(v, 90) * 1000 for n, v in t["times"].items()}
+    s["ratio_wt"] = s["med"]["wtcurl"] / s["med"]["curl"]
+    s["ratio_ex"] = s["med"]["wtcurl --explain"] / s["med"]["wtcurl"]
+    s["rr_wt"] = [m["wtcurl"] / m["curl"] for m in t["round_medians"]]
+    s["rr_ex"] = [m["wtcurl --explain"] / m["wtcurl"] for m in t["round_medians"]]
+    return s
+
+
+def explanation_size(cmd, name):
+    """Runs cmd once with stderr to a file: (lines, bytes) of the explanation."""
+    path = os.path.join(TMP, name)
+    with open(path, "wb") as ef:
+        subprocess.run(cmd, stderr=ef, check=True)
+    with open(path, "rb") as ef:
+        data = ef.read()
+    return data.count(b"\n"), len(data)
+
+
+plain = summarize(time_cmds(SMALL_CMDS, "small file", "http"))
+tls = summarize(time_cmds(TLS_CMDS, "small file over HTTPS", "https"))
+method = "hyperfine -N" if HYPERFINE else "python3 loop"
+how = plain["how"]
+runs_done = plain["runs_done"]
+med, cpu_ms, p90 = plain["med"], plain["cpu_ms"], plain["p90"]
+ratio_wt, ratio_ex, rr_wt, rr_ex = plain["ratio_wt"], plain["ratio_ex"], plain["rr_wt"], plain["rr_ex"]
 
 # The explanation itself, once, to a file.
-explain_file = os.path.join(TMP, "explain.txt")
-with open(explain_file, "wb") as ef:
-    subprocess.run([BIN, "-s", "-o", "/dev/null", "--explain", SMALL], stderr=ef, check=True)
-explain_bytes = os.path.getsize(explain_file)
-with open(explain_file, "rb") as ef:
-    explain_lines = ef.read().count(b"\n")
-
+explain_lines, explain_bytes = explanation_size(SMALL_CMDS[2][1], "explain.txt")
+tls_explain_lines, tls_explain_bytes = explanation_size(TLS_CMDS[2][1], "explain-tls.txt")
 
 # --- 2. peak RSS ---------------------------------------------------------------------------------
 def run_measured(cmd, stdout=DEVNULL, stderr=DEVNULL, with_cpu=False):
@@ -371,11 +450,14 @@ def run_measured(cmd, stdout=DEVNULL, stderr=DEVNULL, with_cpu=False):
 
 
 rss_small = {name: [] for name, _ in SMALL_CMDS}
+rss_tls = {name: [] for name, _ in TLS_CMDS}
 if GNU_TIME:
-    log("peak RSS, small file: 10 alternating runs per command")
+    log("peak RSS, small file over HTTP and HTTPS: 10 alternating runs per command")
     for i in range(10):
         for name, cmd in (SMALL_CMDS if i % 2 == 0 else SMALL_CMDS[::-1]):
             rss_small[name].append(run_measured(cmd)[1])
+        for name, cmd in (TLS_CMDS if i % 2 == 0 else TLS_CMDS[::-1]):
+            rss_tls[name].append(run_measured(cmd)[1])
 
 # --- 3. 1 GiB download: throughput and peak RSS ---------------------------------------------------
 BIG_CMDS = {
@@ -491,7 +573,7 @@ def verdict(ok):
 
 
 LIMIT_KIB = 16 * 1024
-wt_rss_all = [x for k in ("wtcurl", "wtcurl --explain") for x in rss_small[k]]
+wt_rss_all = [x for k in ("wtcurl", "wtcurl --explain") for x in rss_small[k] + rss_tls[k]]
 wt_rss_all += [x for (tool, _), v in big_rss.items() if tool == "wtcurl" for x in v]
 wt_rss_all += [ex_rss]
 wt_rss_all = [x for x in wt_rss_all if x is not None]
@@ -514,7 +596,9 @@ L.append(f"- machine: `nproc` {first_line(['nproc'])}, kernel {platform.release(
          f"1-min load average {LOAD_BEFORE} at start, {loadavg().split()[0]} at end")
 L.append(f"- curl: `{first_line(['curl', '--version'])}`")
 L.append(f"- wtcurl: `{first_line([BIN, '--version'])}` (release build, `cargo build --release`)")
-L.append(f"- server: `{first_line(['nginx', '-v'])}` on 127.0.0.1, 1 worker, sendfile on, access_log off")
+L.append(f"- server: `{first_line(['nginx', '-v'])}` on 127.0.0.1, 1 worker, sendfile on, access_log off; "
+         "HTTPS on a second port with `ssl_protocols TLSv1.2 TLSv1.3`, an EC P-256 certificate for "
+         "IP:127.0.0.1 from a CA made by the script (`--cacert ca.pem` for both tools)")
 L.append(f"- small file: {SMALL_BYTES} bytes (HTML 301 page); big file: {BIG_BYTES} bytes (sparse)")
 L.append(f"- timing: {how}")
 L.append("")
@@ -525,7 +609,11 @@ L.append("|---|---|---|")
 L.append(f"| wtcurl (no --explain) no slower than curl per request | median {med['wtcurl']:.2f} ms vs "
          f"{med['curl']:.2f} ms = {ratio_wt:.3f}x | {verdict(ratio_wt <= 1.0)} |")
 L.append(f"| --explain adds under 10% per request | {med['wtcurl --explain']:.2f} ms vs "
-         f"{med['wtcurl']:.2f} ms = +{(ratio_ex - 1) * 100:.1f}% | {verdict(ratio_ex < 1.10)} |")
+         f"{med['wtcurl']:.2f} ms = {(ratio_ex - 1) * 100:+.1f}% | {verdict(ratio_ex < 1.10)} |")
+L.append(f"| HTTPS: wtcurl (no --explain) no slower than curl per request | median {tls['med']['wtcurl']:.2f} ms vs "
+         f"{tls['med']['curl']:.2f} ms = {tls['ratio_wt']:.3f}x | {verdict(tls['ratio_wt'] <= 1.0)} |")
+L.append(f"| HTTPS: --explain adds under 10% per request | {tls['med']['wtcurl --explain']:.2f} ms vs "
+         f"{tls['med']['wtcurl']:.2f} ms = {(tls['ratio_ex'] - 1) * 100:+.1f}% | {verdict(tls['ratio_ex'] < 1.10)} |")
 for mode, label in (("-o", "-o /dev/null"), ("stdout", "stdout > /dev/null")):
     r = mbps[("wtcurl", mode)] / mbps[("curl", mode)]
     L.append(f"| {BIG_LABEL} throughput at least curl's ({label}) | {mbps[('wtcurl', mode)]:.0f} vs "
@@ -548,6 +636,25 @@ L.append(f"- wtcurl / curl: {ratio_wt:.3f}x on the median (per-round medians: "
 L.append(f"- explain / no explain: {ratio_ex:.3f}x on the median (per-round medians: "
          f"{', '.join(f'{x:.3f}' for x in rr_ex)}); CPU time {cpu_ms['wtcurl --explain'] / cpu_ms['wtcurl']:.2f}x")
 L.append(f"- the explanation of one small request is {explain_lines} lines, {explain_bytes} bytes on stderr")
+L.append("")
+L.append(f"### One HTTPS request, small file ({tls['runs_done']} runs per command)")
+L.append("")
+L.append("| command | median | p90 | CPU user+sys (mean) | peak RSS (median / max of 10) |")
+L.append("|---|---:|---:|---:|---:|")
+for name, cmd in TLS_CMDS:
+    shown = show(cmd) + (" 2>/dev/null" if "--explain" in cmd else "")
+    rs = rss_tls[name]
+    rss_txt = f"{mib(statistics.median(rs))} / {mib(max(rs))}" if rs else "n/a"
+    L.append(f"| `{shown}` | {tls['med'][name]:.2f} ms | {tls['p90'][name]:.2f} ms | "
+             f"{tls['cpu_ms'][name]:.2f} ms | {rss_txt} |")
+L.append("")
+L.append(f"- wtcurl / curl: {tls['ratio_wt']:.3f}x on the median (per-round medians: "
+         f"{', '.join(f'{x:.3f}' for x in tls['rr_wt'])})")
+L.append(f"- explain / no explain: {tls['ratio_ex']:.3f}x on the median (per-round medians: "
+         f"{', '.join(f'{x:.3f}' for x in tls['rr_ex'])}); CPU time "
+         f"{tls['cpu_ms']['wtcurl --explain'] / tls['cpu_ms']['wtcurl']:.2f}x")
+L.append(f"- the explanation of one HTTPS small request is {tls_explain_lines} lines, "
+         f"{tls_explain_bytes} bytes on stderr")
 L.append("")
 L.append(f"### {BIG_LABEL} download ({BIG_RUNS} alternating runs each)")
 L.append("")

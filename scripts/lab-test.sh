@@ -6,9 +6,15 @@
 #   2. wtcurl -i wetransfer.com --explain   -> same status line, Location and body bytes as curl
 #      (Date ignored), a non-empty explanation on stderr that names the address it connected to,
 #      and a DNS query that reached the lab's dnsmasq.
+#   3. over TLS, trusting only the lab CA (netns-lab.sh makes it on `up`):
+#        curl -sS -L --cacert LAB_CA wetransfer.com
+#        wtcurl -L wetransfer.com --explain --cacert LAB_CA
+#      both exit 0 with the same body bytes (the lab page from port 443), and wtcurl's explanation
+#      tells the 301 hop and then the TLS hop in order: 301, "hop 2", TLS, ClientHello,
+#      ServerHello, certificate verified (by the lab CA), TLS 1.3, HTTP/1.1 200, exit 0.
 #
 # Env: WTCURL=path (default: ${CARGO_TARGET_DIR:-target}/debug/wtcurl)
-#      WTCURL_LAB_SKIP_WTCURL=1 skips step 2 (only while the CLI does not exist yet)
+#      WTCURL_LAB_SKIP_WTCURL=1 skips steps 2 and 3 (only while the CLI does not exist yet)
 #      CI=true: a missing tool or root is a failure, never a skip.
 # Needs root. Always tears the lab down on exit.
 set -euo pipefail
@@ -18,6 +24,7 @@ LAB="$ROOT/scripts/netns-lab.sh"
 WTCURL=${WTCURL:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/wtcurl}
 case "$WTCURL" in /*) ;; *) WTCURL="$ROOT/$WTCURL" ;; esac
 EXPECT_LOCATION="https://wetransfer.com/"
+EXPECT_TLS_BODY='<html><body>wetransfer lab page</body></html>'
 LAB_DIR=${WTC_LAB_DIR:-/tmp/wtc-lab}
 OUT=""
 
@@ -60,7 +67,7 @@ finish() {
     exit 0
 }
 
-# shellcheck disable=SC2329 # invoked by the EXIT trap
+# shellcheck disable=SC2317,SC2329 # invoked by the EXIT trap
 cleanup() {
     "$LAB" down >/dev/null 2>&1 || printf 'WARN: lab teardown failed\n' >&2
     if [ -n "$OUT" ]; then rm -rf "$OUT"; fi
@@ -70,7 +77,7 @@ cleanup() {
 if [ "$(id -u)" -ne 0 ]; then
     skip_or_fail "lab test needs root (ip netns)"
 fi
-for tool in ip nginx dnsmasq curl perl getent; do
+for tool in ip nginx dnsmasq openssl curl perl getent timeout; do
     if ! command -v "$tool" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$tool" ] && ! [ -x "/sbin/$tool" ]; then
         skip_or_fail "lab test needs '$tool'"
     fi
@@ -92,6 +99,20 @@ resp_head() { perl -0777 -ne 'if (/\A(.*?)\r?\n\r?\n/s) { print $1 } else { prin
 resp_body() { perl -0777 -ne 'print $1 if /\A.*?\r?\n\r?\n(.*)\z/s' "$1"; }
 status_line() { resp_head "$1" | head -n 1 | tr -d '\r'; }
 header() { resp_head "$1" | tr -d '\r' | awk -v n="$2" 'BEGIN { n = tolower(n) } { i = index($0, ":"); if (i && tolower(substr($0, 1, i - 1)) == n) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v); print v; exit } }'; }
+# in_order FILE STRING...: each fixed STRING is found on a line after the previous one's line
+# (the same line counts for consecutive strings). Prints the first one missing or out of order.
+in_order() {
+    local file=$1 from=1 s n
+    shift
+    for s in "$@"; do
+        n=$(tail -n "+$from" "$file" | grep -n -F -m 1 -- "$s" | cut -d: -f1 || true)
+        if [ -z "$n" ]; then
+            printf '%s' "$s"
+            return 1
+        fi
+        from=$((from + n - 1))
+    done
+}
 dns_queries() { grep -c "query\[[A-Z]*\] wetransfer.com from 192.0.2.2" "$LAB_DIR/dnsmasq.log" 2>/dev/null || true; }
 
 # --- 1. the lab itself, checked with real curl ------------------------------------------------
@@ -190,6 +211,68 @@ if [ "$q2" -gt "$q1" ]; then
     pass "wtcurl's DNS queries reached the lab dnsmasq ($((q2 - q1)) logged)"
 else
     fail "wtcurl did not query the lab dnsmasq for wetransfer.com"
+fi
+
+# --- 3. -L to https://wetransfer.com/, trusting the lab CA only --------------------------------
+LAB_CA=$("$LAB" ca 2>/dev/null || true)
+if [ -n "$LAB_CA" ] && [ -s "$LAB_CA" ]; then
+    pass "lab CA at $LAB_CA"
+else
+    fail "netns-lab.sh ca gave no CA file ('$LAB_CA')"
+    finish
+fi
+
+set +e
+"$LAB" exec timeout 30 curl -sS -L --cacert "$LAB_CA" wetransfer.com >"$OUT/curl-tls.body" 2>"$OUT/curl-tls.err" </dev/null
+curl_tls_rc=$?
+set -e
+if [ "$curl_tls_rc" -eq 0 ]; then
+    pass "curl -sS -L --cacert LAB_CA wetransfer.com exited 0"
+else
+    fail "curl -sS -L --cacert LAB_CA wetransfer.com exited $curl_tls_rc: $(head -c 400 "$OUT/curl-tls.err")"
+fi
+if [ "$(cat "$OUT/curl-tls.body")" = "$EXPECT_TLS_BODY" ]; then
+    pass "curl: body is the lab page from port 443 ($(wc -c <"$OUT/curl-tls.body") bytes)"
+else
+    fail "curl: body over TLS is not the lab page: $(head -c 200 "$OUT/curl-tls.body")"
+fi
+
+set +e
+"$LAB" exec timeout 30 "$WTCURL" -L wetransfer.com --explain --cacert "$LAB_CA" >"$OUT/wtcurl-tls.body" 2>"$OUT/wtcurl-tls.err" </dev/null
+wt_tls_rc=$?
+set -e
+if [ "$wt_tls_rc" -eq 0 ]; then
+    pass "wtcurl -L wetransfer.com --explain --cacert LAB_CA exited 0"
+else
+    fail "wtcurl -L wetransfer.com --explain --cacert LAB_CA exited $wt_tls_rc; stderr (last 20 lines):"
+    tail -n 20 "$OUT/wtcurl-tls.err"
+fi
+if [ -s "$OUT/curl-tls.body" ] && cmp -s "$OUT/curl-tls.body" "$OUT/wtcurl-tls.body"; then
+    pass "wtcurl -L over TLS: body bytes identical to curl's ($(wc -c <"$OUT/wtcurl-tls.body") bytes)"
+else
+    fail "wtcurl -L over TLS: body differs from curl's ($(wc -c <"$OUT/wtcurl-tls.body") vs $(wc -c <"$OUT/curl-tls.body") bytes)"
+    diff <(od -c "$OUT/curl-tls.body") <(od -c "$OUT/wtcurl-tls.body") | head -n 20 || true
+fi
+# The story in order: the 301 on port 80, the second hop, its TLS handshake, the page.
+if missing=$(in_order "$OUT/wtcurl-tls.err" \
+    "< HTTP/1.1 301 Moved Permanently" \
+    "< Location: $EXPECT_LOCATION" \
+    "hop 2 (redirect 1)" \
+    "https://wetransfer.com/" \
+    "TLS on fd" \
+    "SNI wetransfer.com" \
+    "ClientHello" \
+    "ServerHello" \
+    "certificate verified" \
+    "wtcurl netns lab CA" \
+    "DNS:wetransfer.com matches the host" \
+    "= TLS 1.3" \
+    "< HTTP/1.1 200 OK" \
+    "HTTP 200, exit 0"); then
+    pass "wtcurl: explanation shows the 301 hop, then hop 2's TLS handshake (ClientHello, ServerHello, certificate verified by the lab CA, TLS 1.3), then HTTP/1.1 200"
+else
+    fail "wtcurl: explanation lacks '$missing' (or has it out of order); the TLS part:"
+    grep -n -E 'hop|TLS|Hello|certificate|HTTP/1.1|exit' "$OUT/wtcurl-tls.err" | head -n 40 || true
 fi
 
 finish

@@ -5,9 +5,14 @@
 #   192.0.2.2/24, 2001:db8::2/64  <-veth->  192.0.2.1/24, 2001:db8::1/64
 #   /etc/resolv.conf -> 192.0.2.1           dnsmasq :53  wetransfer.com A 192.0.2.1, AAAA 2001:db8::1
 #   /etc/hosts: localhost only              nginx   :80  / -> 301 Location: https://wetransfer.com/
+#                                           nginx   :443 TLS 1.2/1.3, / -> 200 the lab page
 #
 # Neither namespace has a default route or a link to the host, so nothing run inside can reach
 # anything but the other namespace. dnsmasq never forwards (--no-resolv, no server=).
+#
+# TLS: `up` makes a lab CA ($WTC_LAB_DIR/ca.pem, printed by `up` and by `ca`) and a certificate
+# for wetransfer.com (SAN DNS:wetransfer.com, DNS:www.wetransfer.com; EKU serverAuth) signed by it,
+# with the openssl CLI. Nothing trusts that CA unless told: pass --cacert "$(scripts/netns-lab.sh ca)".
 #
 # Usage (as root):
 #   scripts/netns-lab.sh up            (re)create the lab; idempotent, also after a failed up
@@ -15,8 +20,9 @@
 #   scripts/netns-lab.sh exec CMD...   run CMD inside wtc-cli (proxy variables removed)
 #   scripts/netns-lab.sh srv-exec CMD... run CMD inside wtc-srv
 #   scripts/netns-lab.sh status        show what exists
+#   scripts/netns-lab.sh ca            print the path of the lab CA certificate (after up)
 #
-# State (configs, pid files, logs) lives in $WTC_LAB_DIR (default /tmp/wtc-lab).
+# State (configs, keys, certificates, pid files, logs) lives in $WTC_LAB_DIR (default /tmp/wtc-lab).
 set -euo pipefail
 
 SRV_NS=wtc-srv
@@ -30,6 +36,9 @@ CLI6=2001:db8::2
 LAB_NAME=wetransfer.com
 LAB_DIR=${WTC_LAB_DIR:-/tmp/wtc-lab}
 CLI_ETC=/etc/netns/$CLI_NS
+LAB_CA=$LAB_DIR/ca.pem
+LAB_TLS_DIR=$LAB_DIR/tls
+LAB_PAGE='<html><body>wetransfer lab page</body></html>'
 case "$LAB_DIR" in
 /tmp/?* | /run/?* | /var/tmp/?*) ;;
 *)
@@ -124,13 +133,50 @@ cmd_down() {
     log "down"
 }
 
+# The lab's PKI, made fresh on every `up` with the openssl CLI: a CA (EC P-256, CA:TRUE,
+# keyCertSign) and a leaf for wetransfer.com (EC P-256, SAN DNS:wetransfer.com and
+# DNS:www.wetransfer.com, EKU serverAuth, CA:FALSE) signed by it. Valid from now for 30 days.
+make_pki() {
+    local openssl_bin=$1 d=$LAB_TLS_DIR
+    mkdir -p "$d"
+    chmod 700 "$d"
+    "$openssl_bin" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$d/ca.key" -out "$LAB_CA" -days 30 \
+        -subj "/O=wtcurl netns lab/CN=wtcurl netns lab CA" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -addext "subjectKeyIdentifier=hash" >"$d/openssl.log" 2>&1 ||
+        { cat "$d/openssl.log" >&2; die "openssl could not make the lab CA"; }
+    cat >"$d/leaf.ext" <<EOF
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=DNS:$LAB_NAME,DNS:www.$LAB_NAME
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid:always
+EOF
+    "$openssl_bin" req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$d/$LAB_NAME.key" -out "$d/$LAB_NAME.csr" -subj "/CN=$LAB_NAME" \
+        >>"$d/openssl.log" 2>&1 ||
+        { cat "$d/openssl.log" >&2; die "openssl could not make the $LAB_NAME key"; }
+    "$openssl_bin" x509 -req -in "$d/$LAB_NAME.csr" -CA "$LAB_CA" -CAkey "$d/ca.key" \
+        -set_serial "0x$("$openssl_bin" rand -hex 8)" -days 30 -extfile "$d/leaf.ext" \
+        -out "$d/$LAB_NAME.pem" >>"$d/openssl.log" 2>&1 ||
+        { cat "$d/openssl.log" >&2; die "openssl could not sign the $LAB_NAME certificate"; }
+    "$openssl_bin" verify -CAfile "$LAB_CA" -purpose sslserver -verify_hostname "$LAB_NAME" \
+        "$d/$LAB_NAME.pem" >>"$d/openssl.log" 2>&1 ||
+        { cat "$d/openssl.log" >&2; die "the $LAB_NAME certificate does not verify against the lab CA"; }
+    chmod 644 "$LAB_CA"
+}
+
 write_configs() {
     mkdir -p "$LAB_DIR/www" "$LAB_DIR/tmp"
     chmod 755 "$LAB_DIR" "$LAB_DIR/www"
     printf 'Hello from the wtcurl netns lab!\n' >"$LAB_DIR/www/hello.txt"
+    printf '%s\n' "$LAB_PAGE" >"$LAB_DIR/www/index.html"
 
     cat >"$LAB_DIR/nginx.conf" <<EOF
-# netns lab: wetransfer.com's port 80. Single process (master_process off), all paths in $LAB_DIR.
+# netns lab: wetransfer.com's ports 80 and 443. Single process (master_process off), all paths in $LAB_DIR.
 daemon on;
 master_process off;
 worker_processes 1;
@@ -158,6 +204,18 @@ http {
         location = /hello.txt { }
         location / { return 404; }
     }
+    server {
+        listen 443 ssl default_server;
+        listen [::]:443 ssl default_server ipv6only=on;
+        server_name $LAB_NAME www.$LAB_NAME;
+        ssl_certificate $LAB_TLS_DIR/$LAB_NAME.pem;
+        ssl_certificate_key $LAB_TLS_DIR/$LAB_NAME.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root $LAB_DIR/www;
+        location = / { try_files /index.html =404; }
+        location = /hello.txt { }
+        location / { return 404; }
+    }
 }
 EOF
 
@@ -182,10 +240,13 @@ EOF
 
 cmd_up() {
     need_root
-    local ip_bin nginx_bin dnsmasq_bin
+    local ip_bin nginx_bin dnsmasq_bin openssl_bin
     ip_bin=$(find_tool ip) || die "ip not found (apt-get install -y iproute2)"
     nginx_bin=$(find_tool nginx) || die "nginx not found (apt-get install -y nginx-light)"
     dnsmasq_bin=$(find_tool dnsmasq) || die "dnsmasq not found (apt-get install -y dnsmasq-base)"
+    openssl_bin=$(find_tool openssl) || die "openssl not found (apt-get install -y openssl)"
+    "$nginx_bin" -V 2>&1 | grep -q -- '--with-http_ssl_module' ||
+        die "$nginx_bin has no ssl module (nginx -V lacks --with-http_ssl_module)"
     : "$ip_bin"
     if pgrep -x nscd >/dev/null 2>&1; then
         die "nscd is running: glibc in the namespace would resolve through it, outside the lab"
@@ -210,6 +271,8 @@ cmd_up() {
     ip -n "$CLI_NS" link set "$CLI_IF" up
 
     write_configs
+    log "making the lab CA and a certificate for $LAB_NAME (openssl)"
+    make_pki "$openssl_bin"
 
     log "starting dnsmasq in $SRV_NS ($LAB_NAME -> $SRV4, $SRV6)"
     ip netns exec "$SRV_NS" "$dnsmasq_bin" \
@@ -224,7 +287,7 @@ cmd_up() {
         --host-record="$LAB_NAME,www.$LAB_NAME,$SRV4,$SRV6" ||
         die "dnsmasq failed to start"
 
-    log "starting nginx in $SRV_NS (port 80, IPv4 and IPv6)"
+    log "starting nginx in $SRV_NS (ports 80 and 443 with TLS, IPv4 and IPv6)"
     if ! ip netns exec "$SRV_NS" "$nginx_bin" -t -q -p "$LAB_DIR" -c "$LAB_DIR/nginx.conf" \
         -e "$LAB_DIR/nginx-error.log"; then
         die "nginx config test failed: $LAB_DIR/nginx.conf"
@@ -232,11 +295,14 @@ cmd_up() {
     ip netns exec "$SRV_NS" "$nginx_bin" -p "$LAB_DIR" -c "$LAB_DIR/nginx.conf" \
         -e "$LAB_DIR/nginx-error.log" || die "nginx failed to start (see $LAB_DIR/nginx-error.log)"
 
-    # Bounded readiness: the client can resolve the name through the lab DNS and reach port 80.
+    # Bounded readiness: the client can resolve the name through the lab DNS and reach ports 80
+    # and 443 on both addresses.
     local ok=""
     for _ in $(seq 1 50); do
         if ip netns exec "$CLI_NS" getent ahostsv4 "$LAB_NAME" 2>/dev/null | grep -q "^$SRV4 " &&
-            ip netns exec "$CLI_NS" timeout 2 bash -c "exec 3<>/dev/tcp/$SRV4/80" 2>/dev/null; then
+            ip netns exec "$CLI_NS" timeout 2 bash -c "exec 3<>/dev/tcp/$SRV4/80" 2>/dev/null &&
+            ip netns exec "$CLI_NS" timeout 2 bash -c "exec 3<>/dev/tcp/$SRV4/443" 2>/dev/null &&
+            ip netns exec "$CLI_NS" timeout 2 bash -c "exec 3<>/dev/tcp/$SRV6/443" 2>/dev/null; then
             ok=1
             break
         fi
@@ -244,6 +310,12 @@ cmd_up() {
     done
     [ -n "$ok" ] || die "lab did not become ready in 5 s (see $LAB_DIR/*.log)"
     log "up: $LAB_NAME is $SRV4 / $SRV6 inside $CLI_NS; logs in $LAB_DIR"
+    log "lab CA: $LAB_CA (trust it with --cacert $LAB_CA)"
+}
+
+cmd_ca() {
+    [ -f "$LAB_CA" ] || die "no lab CA at $LAB_CA (run: $0 up)"
+    printf '%s\n' "$LAB_CA"
 }
 
 cmd_exec() {
@@ -287,8 +359,9 @@ main() {
     exec) cmd_exec "$@" ;;
     srv-exec) cmd_srv_exec "$@" ;;
     status) cmd_status ;;
+    ca) cmd_ca ;;
     *)
-        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
     esac

@@ -13,6 +13,10 @@
 //! - `Nginx::start(server_block_body) -> Option<Nginx>`, `Nginx::wetransfer_like()`,
 //!   `Nginx::wetransfer_like_with_big(len)`; `.port`, `.root()`, `.url(path)`, `.addr()`,
 //!   `.access_log()`, `.error_log()`
+//! - `Nginx::start_tls(cert, key, ssl_protocols, server_block_body)`: the same plus an HTTPS
+//!   server on `.tls_port` / `.https_port()`, `.https_url(host, path)`,
+//!   `Nginx::resolve_flag(host, port)`; `TestPki::new(&[names])` makes a CA and a leaf with the
+//!   openssl CLI (`.ca`, `.cert`, `.key`)
 //! - `Dnsmasq::start(&[(name, ip)]) -> Option<Dnsmasq>`, `Dnsmasq::start_with_cnames(records, cnames)`,
 //!   `Dnsmasq::builder()...start()`; `.port`, `.addr()`, `.query(name, qtype)`, `.queries()`, `.log()`
 //! - `dns_query(server, name, qtype) -> io::Result<DnsReply>` (hand-built query, hand-parsed reply)
@@ -265,8 +269,19 @@ pub fn big_body(len: usize) -> Vec<u8> {
 /// temp paths) live in one temp dir; nothing under /var or /etc is touched.
 pub struct Nginx {
     pub port: u16,
+    /// The HTTPS port of an nginx made by [`Nginx::start_tls`] (None for the others).
+    pub tls_port: Option<u16>,
     dir: TempDir,
     child: Child,
+}
+
+/// The TLS side of [`Nginx::start_tls`]: nginx's `ssl_certificate`, `ssl_certificate_key` and
+/// `ssl_protocols` (e.g. `"TLSv1.3"`, `"TLSv1.2"`, `"TLSv1.2 TLSv1.3"`).
+#[derive(Clone, Copy, Debug)]
+pub struct NginxTls<'a> {
+    pub cert: &'a Path,
+    pub key: &'a Path,
+    pub protocols: &'a str,
 }
 
 impl Nginx {
@@ -289,6 +304,34 @@ impl Nginx {
     /// Like [`Nginx::start`] but listening on each of `hosts` (e.g. `&["127.0.0.1", "[::1]"]`),
     /// all on the same port.
     pub fn start_listening(hosts: &[&str], server_block_body: &str) -> Option<Nginx> {
+        Nginx::spawn(hosts, None, server_block_body)
+    }
+
+    /// nginx with two `server { }` blocks sharing `server_block_body` and the www root: plain
+    /// HTTP on 127.0.0.1:`port` and HTTPS on 127.0.0.1:`tls_port` (`listen ... ssl`) with
+    /// `cert` (the chain, leaf first, PEM), `key` (PEM) and `ssl_protocols protocols`. In the
+    /// body, `@TLSPORT@` is replaced by the HTTPS port too (e.g. for a `return 301
+    /// https://NAME:@TLSPORT@/...;` on the plain server; it applies to both blocks).
+    ///
+    /// nginx reads the key and certificate once at start-up (as the user running the tests:
+    /// `master_process off` never drops privileges). Returns None (after a SKIP line) if nginx is
+    /// not installed and CI is not set; panics with nginx's error output if it does not come up
+    /// (a bad certificate or an `ssl_protocols` value this nginx cannot do shows there).
+    pub fn start_tls(
+        cert: &Path,
+        key: &Path,
+        protocols: &str,
+        server_block_body: &str,
+    ) -> Option<Nginx> {
+        let tls = NginxTls {
+            cert,
+            key,
+            protocols,
+        };
+        Nginx::spawn(&["127.0.0.1"], Some(tls), server_block_body)
+    }
+
+    fn spawn(hosts: &[&str], tls: Option<NginxTls<'_>>, server_block_body: &str) -> Option<Nginx> {
         if !require_tool("nginx") {
             return None;
         }
@@ -301,7 +344,21 @@ impl Nginx {
         let mut last_err = String::new();
         for _attempt in 0..5 {
             let port = free_port();
-            let conf = nginx_conf(dir.path(), port, hosts, server_block_body);
+            let tls_port = tls.map(|_| {
+                loop {
+                    let p = free_port();
+                    if p != port {
+                        break p;
+                    }
+                }
+            });
+            let conf = nginx_conf(
+                dir.path(),
+                port,
+                hosts,
+                tls_port.zip(tls),
+                server_block_body,
+            );
             let conf_path = dir.path().join("nginx.conf");
             fs::write(&conf_path, conf).expect("write nginx.conf");
             let err_path = dir.path().join("error.log");
@@ -341,10 +398,24 @@ impl Nginx {
                     );
                     break;
                 }
+                let tls_ready = tls_port.is_none_or(|tp| {
+                    owned_sockets(child.id(), tp, Proto::TcpListen) >= 1
+                        && TcpStream::connect_timeout(
+                            &SocketAddr::from((Ipv4Addr::LOCALHOST, tp)),
+                            Duration::from_millis(200),
+                        )
+                        .is_ok()
+                });
                 if owned_sockets(child.id(), port, Proto::TcpListen) >= hosts.len()
                     && TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok()
+                    && tls_ready
                 {
-                    return Some(Nginx { port, dir, child });
+                    return Some(Nginx {
+                        port,
+                        tls_port,
+                        dir,
+                        child,
+                    });
                 }
                 if Instant::now() > deadline {
                     stop_child(&mut child);
@@ -434,6 +505,23 @@ impl Nginx {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// The HTTPS port; panics if this nginx was not made by [`Nginx::start_tls`].
+    pub fn https_port(&self) -> u16 {
+        self.tls_port
+            .expect("this nginx has no TLS server (use Nginx::start_tls)")
+    }
+
+    /// `https://HOST:TLSPORT` + `path`, for a name `host` that the client maps to 127.0.0.1
+    /// (`--resolve HOST:TLSPORT:127.0.0.1`; see [`Nginx::resolve_flag`]).
+    pub fn https_url(&self, host: &str, path: &str) -> String {
+        format!("https://{host}:{}{path}", self.https_port())
+    }
+
+    /// `HOST:PORT:127.0.0.1`, the value of curl's and wtcurl's `--resolve`.
+    pub fn resolve_flag(host: &str, port: u16) -> String {
+        format!("{host}:{port}:127.0.0.1")
+    }
+
     pub fn access_log(&self) -> String {
         read_lossy(&self.dir.path().join("access.log"))
     }
@@ -457,17 +545,46 @@ impl Drop for Nginx {
     }
 }
 
-fn nginx_conf(dir: &Path, port: u16, hosts: &[&str], body: &str) -> String {
+fn nginx_conf(
+    dir: &Path,
+    port: u16,
+    hosts: &[&str],
+    tls: Option<(u16, NginxTls<'_>)>,
+    body: &str,
+) -> String {
     let d = dir.display();
     let root = dir.join("www");
-    let body = body
+    let mut body = body
         .replace("@PORT@", &port.to_string())
         .replace("@ROOT@", &root.display().to_string())
         .replace("@DIR@", &d.to_string());
+    if let Some((tls_port, _)) = tls {
+        body = body.replace("@TLSPORT@", &tls_port.to_string());
+    }
     let mut listen = String::new();
     for h in hosts {
         let _ = writeln!(listen, "        listen {h}:{port};");
     }
+    let tls_server = match tls {
+        None => String::new(),
+        Some((tls_port, t)) => format!(
+            r#"    server {{
+        listen 127.0.0.1:{tls_port} ssl;
+        server_name wetransfer.com localhost;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols {protocols};
+        ssl_session_cache off;
+        root {root};
+{body}
+    }}
+"#,
+            cert = t.cert.display(),
+            key = t.key.display(),
+            protocols = t.protocols,
+            root = root.display()
+        ),
+    };
     format!(
         r#"# Generated by tests/common/mod.rs: a single foreground process, every path inside {d}.
 daemon off;
@@ -500,7 +617,7 @@ http {{
         root {root};
 {body}
     }}
-}}
+{tls_server}}}
 "#,
         root = root.display()
     )
@@ -1083,6 +1200,190 @@ pub fn dechunk(mut b: &[u8]) -> Result<(Vec<u8>, Vec<usize>), String> {
             return Err("chunk not followed by CRLF".into());
         }
         b = &b[size + 2..];
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A test PKI made with the openssl CLI, and bounded runs of other programs
+// ---------------------------------------------------------------------------------------------
+
+/// Run `cmd` to completion with stdin closed, capturing stdout and stderr, but for at most
+/// `limit`: past it the child is killed and this panics (with what it had written so far).
+pub fn output_within(cmd: &mut Command, limit: Duration) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut out_pipe = child.stdout.take().expect("stdout pipe");
+    let mut err_pipe = child.stderr.take().expect("stderr pipe");
+    let out_thread = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out_pipe.read_to_end(&mut b);
+        b
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err_pipe.read_to_end(&mut b);
+        b
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = out_thread.join().unwrap_or_default();
+    let stderr = err_thread.join().unwrap_or_default();
+    match status {
+        Some(status) => std::process::Output {
+            status,
+            stdout,
+            stderr,
+        },
+        None => panic!(
+            "{cmd:?} did not finish within {limit:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        ),
+    }
+}
+
+/// A CA and a server certificate signed by it, made with the openssl CLI in a temp dir (removed on
+/// drop): the CA is EC P-256 with `CA:TRUE` and `keyCertSign`; the leaf is EC P-256, `CN` = the
+/// first name, `subjectAltName` = every name (`DNS:`, or `IP:` for an address),
+/// `extendedKeyUsage=serverAuth`, `CA:FALSE`; both valid from now for 30 days.
+pub struct TestPki {
+    dir: TempDir,
+    /// The CA certificate (PEM): what `--cacert` takes.
+    pub ca: PathBuf,
+    /// The server certificate (PEM), leaf only (the CA is the trust anchor, not sent).
+    pub cert: PathBuf,
+    /// The server's private key (PEM, PKCS#8).
+    pub key: PathBuf,
+}
+
+impl TestPki {
+    /// None (after a SKIP line) if openssl is missing and CI is not set; panics with openssl's
+    /// output if a step fails.
+    pub fn new(names: &[&str]) -> Option<TestPki> {
+        if !require_tool("openssl") {
+            return None;
+        }
+        assert!(!names.is_empty(), "TestPki::new needs at least one name");
+        let openssl = tool_path("openssl").expect("openssl path");
+        let dir = TempDir::new("pki");
+        let d = dir.path();
+        let run = |args: &[&str]| {
+            let out = output_within(
+                Command::new(&openssl).args(args).current_dir(d),
+                Duration::from_secs(30),
+            );
+            assert!(
+                out.status.success(),
+                "openssl {args:?} failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/O=wtcurl tests/CN=wtcurl nginx test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        let sans: Vec<String> = names
+            .iter()
+            .map(|n| {
+                if n.parse::<IpAddr>().is_ok() {
+                    format!("IP:{n}")
+                } else {
+                    format!("DNS:{n}")
+                }
+            })
+            .collect();
+        fs::write(
+            d.join("leaf.ext"),
+            format!(
+                "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+                 extendedKeyUsage=serverAuth\nsubjectAltName={}\n\
+                 subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n",
+                sans.join(",")
+            ),
+        )
+        .expect("write leaf.ext");
+        run(&[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            &format!("/CN={}", names[0]),
+        ]);
+        let serial = format!(
+            "0x{:x}",
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|t| t.as_nanos())
+                .unwrap_or(1)
+        );
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            &serial,
+            "-days",
+            "30",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.pem",
+        ]);
+        Some(TestPki {
+            ca: d.join("ca.pem"),
+            cert: d.join("leaf.pem"),
+            key: d.join("leaf.key"),
+            dir,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 }
 

@@ -181,10 +181,10 @@ fn unknown_issuer(views: &[Option<CertView>], cx: &Context) -> (Label, String, S
         (Some(l), _) if views.len() == 1 => (
             Label::CertUnknownIssuer,
             format!(
-                "SSL certificate problem: unable to get local issuer certificate: the server sent only its own certificate ({}), issued by {}, which is not in the trust store: most likely the server does not send its intermediate certificate",
+                "SSL certificate problem: unable to get local issuer certificate: the server sent only its own certificate ({}), issued by {}, which is not in the trust store: either that issuer is an intermediate the server should have sent, or a private CA this trust store does not have",
                 l.subject, l.issuer
             ),
-            "the server should send its full chain (leaf + intermediates); or pass the issuer with --cacert FILE".to_owned(),
+            "for a private CA pass it with --cacert FILE; for a public one the server must send its full chain (leaf + intermediates)".to_owned(),
         ),
         (_, Some(top)) => (
             Label::CertUnknownIssuer,

@@ -83,7 +83,8 @@ impl RecordingVerifier {
             .chain(inter)
             .filter_map(|c| cert::view(c).map(|v| v.issuer_raw))
             .collect();
-        self.anchors
+        let candidates: Vec<_> = self
+            .anchors
             .iter()
             .filter(|a| {
                 issuers
@@ -91,6 +92,14 @@ impl RecordingVerifier {
                     .any(|i| i.as_slice() == a.ta.subject.as_ref())
             })
             .take(8)
+            .collect();
+        // The chain verified, and a verified path ends at an anchor whose subject is the issuer of
+        // one of its certificates: with one candidate, it is that one; no need to verify again.
+        if let [only] = candidates.as_slice() {
+            return Some(format!("{} ({})", only.name, only.origin));
+        }
+        candidates
+            .into_iter()
             .find(|a| {
                 let store = RootCertStore {
                     roots: vec![a.ta.clone()],

@@ -32,6 +32,14 @@ pub struct Args {
     #[arg(long)]
     pub no_color: bool,
 
+    /// Capture this request's own packets (needs CAP_NET_RAW) and show them, with a ladder diagram.
+    #[arg(long)]
+    pub packets: bool,
+
+    /// Write the captured packets to FILE as pcap (implies --packets).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+
     /// Print help.
     #[arg(short = 'h', long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,

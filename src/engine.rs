@@ -102,10 +102,22 @@ pub fn default_user_agent() -> String {
 /// Runs the transfer, writing body bytes (and heads, with -i) to `out`. Emits `error` and `done`
 /// events, and returns the error too so the caller can print curl's one-line message.
 pub fn run(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> Result<()> {
+    run_then(t, req, out, &mut |_| {})
+}
+
+/// [`run`], with `epilogue` called after the transfer and before the `done` event (the packet
+/// capture reports there).
+pub fn run_then(
+    t: &mut Tracer,
+    req: &Request,
+    out: &mut dyn Write,
+    epilogue: &mut dyn FnMut(&mut Tracer),
+) -> Result<()> {
     let result = transfer(t, req, out);
     if let Err(e) = &result {
         t.emit_error(e);
     }
+    epilogue(t);
     let at = t.now_us();
     let exit_code = result.as_ref().err().map_or(0, Error::exit_code);
     t.emit(Event::Done {

@@ -105,6 +105,40 @@ pub enum Event {
         state_after: String,
         transition: Option<String>,
     },
+    /// `--packets`: the capture started (or could not).
+    CaptureStart {
+        at_us: u64,
+        interface: Option<String>,
+        hosts: Vec<IpAddr>,
+        error: Option<String>,
+        hint: Option<String>,
+    },
+    /// One captured packet (times are the kernel's capture timestamps, relative to trace start).
+    Packet {
+        at_us: u64,
+        /// `out` (sent by this host) or `in`.
+        direction: String,
+        src: SocketAddr,
+        dst: SocketAddr,
+        /// TCP flags as tcpdump prints them (`S`, `S.`, `.`, `P.`, `F.`), None for UDP.
+        flags: Option<String>,
+        payload_len: usize,
+        /// What the payload carries (DNS question, TLS ClientHello, HTTP request line, …).
+        what: String,
+        /// The packet as `tcpdump -n -tt` prints it.
+        line: String,
+    },
+    /// `--packets`: the capture stopped.
+    CaptureDone {
+        at_us: u64,
+        interface: String,
+        linktype: String,
+        packets: usize,
+        dropped: u64,
+        dropped_known: bool,
+        notes: Vec<String>,
+        pcap: Option<String>,
+    },
     /// A numbered phase of one hop begins.
     Phase {
         at_us: u64,
@@ -372,6 +406,9 @@ impl Event {
             Phase { at_us, .. }
             | Process { at_us, .. }
             | Breaker { at_us, .. }
+            | CaptureStart { at_us, .. }
+            | Packet { at_us, .. }
+            | CaptureDone { at_us, .. }
             | BreakerOutcome { at_us, .. }
             | Url { at_us, .. }
             | Nsswitch { at_us, .. }

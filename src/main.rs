@@ -6,7 +6,9 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
+use wtcurl::capture::session::Session;
 use wtcurl::cli::Args;
+use wtcurl::clock::Clock;
 use wtcurl::clock::RealClock;
 use wtcurl::event::{Fanout, Observer, Tracer};
 use wtcurl::process::ProcessView;
@@ -105,8 +107,14 @@ fn run(args: &Args, demo_root: Option<Vec<u8>>, process_view: ProcessView) -> an
         ))),
         None => None,
     };
+    let capture =
+        (args.packets || args.pcap.is_some()).then(|| Session::start(&req, args.pcap.clone()));
+    let mut feeder = capture.as_ref().map(Session::feeder);
     let result = {
         let mut fan = Fanout::default();
+        if let Some(f) = feeder.as_mut() {
+            fan.observers.push(f as &mut dyn Observer);
+        }
         fan.observers.push(&mut metrics);
         if let Some(e) = explain.as_mut() {
             fan.observers.push(e as &mut dyn Observer);
@@ -125,7 +133,15 @@ fn run(args: &Args, demo_root: Option<Vec<u8>>, process_view: ProcessView) -> an
                 process: process_view,
             });
         }
-        engine::run(&mut tracer, &req, &mut *out)
+        if let Some(c) = &capture {
+            c.announce(&mut tracer);
+        }
+        let epoch_us = clock.epoch_us();
+        engine::run_then(&mut tracer, &req, &mut *out, &mut |t| {
+            if let Some(c) = &capture {
+                c.finish(t, epoch_us);
+            }
+        })
     };
     let _ = out.flush();
     let code = match &result {

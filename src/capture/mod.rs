@@ -21,6 +21,7 @@ mod decode;
 mod format;
 mod live;
 mod pcap;
+pub mod session;
 #[cfg(test)]
 mod tests;
 

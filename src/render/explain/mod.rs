@@ -8,6 +8,7 @@ use crate::render::waterfall::{self, HopTimes};
 use std::io::Write;
 
 mod dns;
+mod packets;
 mod process;
 mod tls;
 
@@ -29,6 +30,8 @@ pub struct Explain<W: Write> {
     phase_start: Option<(u64, Phase)>,
     /// Application-data record bytes sent in the current request phase (TLS overhead).
     request_record_bytes: usize,
+    /// Captured packets kept for the ladder diagram (bounded).
+    packets: Vec<packets::Seen>,
 }
 
 fn why(phase: Phase) -> &'static str {
@@ -90,6 +93,7 @@ impl<W: Write> Explain<W> {
             last_status: None,
             phase_start: None,
             request_record_bytes: 0,
+            packets: Vec::new(),
         }
     }
 
@@ -213,6 +217,9 @@ impl<W: Write> Explain<W> {
             }
             Event::Phase { at_us, hop, phase } => self.phase(*at_us, *hop, *phase),
             Event::Process { at_us, process } => self.process(*at_us, process),
+            Event::CaptureStart { .. } | Event::Packet { .. } | Event::CaptureDone { .. } => {
+                self.packets(event)
+            }
             Event::Breaker {
                 origin,
                 decision,

@@ -1,0 +1,185 @@
+//! `--packets` / `--pcap`: a capture around one run, fed by the event stream, reported as events.
+
+use super::{Capture, CaptureSpec, Direction, FlowProto, FlowSeqs, tcpdump_line, write_pcap};
+use crate::engine::Request;
+use crate::event::{Event, Observer, Tracer};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long `stop` waits for the last packets when a flow never finishes its FIN exchange.
+const LINGER: Duration = Duration::from_millis(1000);
+
+/// A capture for one run, or the reason there is none.
+pub struct Session {
+    /// Shared with the [`Feeder`]; taken out when the run ends.
+    capture: Arc<Mutex<Option<Capture>>>,
+    start_error: Option<(String, Option<&'static str>)>,
+    hosts: Vec<IpAddr>,
+    pcap: Option<PathBuf>,
+}
+
+/// The addresses known before the run: DNS servers, the URL's literal, --resolve and --connect-to.
+fn initial_hosts(req: &Request) -> Vec<IpAddr> {
+    let mut hosts: Vec<IpAddr> = match &req.resolver.servers_override {
+        Some(servers) => servers.iter().map(|s| s.ip()).collect(),
+        None => {
+            let text = std::fs::read_to_string(&req.resolver.resolv_conf_path).unwrap_or_default();
+            let conf = crate::dns::resolvconf::parse(&text);
+            let mut ns: Vec<IpAddr> = conf.nameservers.iter().map(|s| s.ip()).collect();
+            if ns.is_empty() {
+                ns.push(crate::dns::resolvconf::default_nameserver().ip());
+            }
+            ns
+        }
+    };
+    if let Ok(t) = crate::target::parse(&req.url)
+        && let Some(ip) = t.ip
+    {
+        hosts.push(ip);
+    }
+    hosts.extend(req.resolve.iter().flat_map(|r| r.addrs.iter().copied()));
+    hosts.extend(
+        req.connect_to
+            .iter()
+            .filter_map(|c| c.to_host.as_deref()?.parse::<IpAddr>().ok()),
+    );
+    hosts.dedup();
+    hosts
+}
+
+impl Session {
+    /// Starts capturing before anything is sent. Without privilege it carries on without packets.
+    pub fn start(req: &Request, pcap: Option<PathBuf>) -> Session {
+        let hosts = initial_hosts(req);
+        let spec = CaptureSpec {
+            interface: None,
+            hosts: hosts.clone(),
+        };
+        match Capture::start(&spec) {
+            Ok(capture) => Session {
+                capture: Arc::new(Mutex::new(Some(capture))),
+                start_error: None,
+                hosts,
+                pcap,
+            },
+            Err(e) => Session {
+                capture: Arc::new(Mutex::new(None)),
+                start_error: Some((e.to_string(), e.hint())),
+                hosts,
+                pcap,
+            },
+        }
+    }
+
+    /// The start as an event (call it first thing after the tracer exists).
+    pub fn announce(&self, t: &mut Tracer) {
+        let at = t.now_us();
+        // Its own statement: the lock must be released before emit reaches the feeder.
+        let interface = lock(&self.capture)
+            .as_ref()
+            .map(|c| c.interface().to_string());
+        t.emit(Event::CaptureStart {
+            at_us: at,
+            interface,
+            hosts: self.hosts.clone(),
+            error: self.start_error.as_ref().map(|e| e.0.clone()),
+            hint: self
+                .start_error
+                .as_ref()
+                .and_then(|e| e.1.map(str::to_string)),
+        });
+    }
+
+    /// The observer that tells the capture about addresses and connections as the run learns them.
+    pub fn feeder(&self) -> Feeder {
+        Feeder {
+            capture: self.capture.clone(),
+        }
+    }
+
+    /// Stops the capture and emits every packet, then the summary; writes the pcap if asked.
+    pub fn finish(&self, t: &mut Tracer, epoch_us: u64) {
+        let taken = lock(&self.capture).take();
+        let Some(capture) = taken else { return };
+        let report = capture.stop(LINGER);
+        let seqs = FlowSeqs::new(&report.packets);
+        for p in &report.packets {
+            let (flags, payload_len) = match p.decoded.tcp() {
+                Some(seg) => (Some(seg.flags.tcpdump()), seg.payload_len),
+                None => match &p.decoded.proto {
+                    super::Proto::Udp { payload_len } => (None, *payload_len),
+                    _ => (None, 0),
+                },
+            };
+            t.emit(Event::Packet {
+                at_us: p.ts_us_epoch.saturating_sub(epoch_us),
+                direction: if p.direction == Direction::Out {
+                    "out"
+                } else {
+                    "in"
+                }
+                .into(),
+                src: p.decoded.src,
+                dst: p.decoded.dst,
+                flags,
+                payload_len,
+                what: p.decoded.what.clone(),
+                line: tcpdump_line(p, &seqs),
+            });
+        }
+        let mut notes = report.notes.clone();
+        let pcap = self
+            .pcap
+            .as_ref()
+            .map(|path| match write_pcap(path, &report) {
+                Ok(()) => path.display().to_string(),
+                Err(e) => {
+                    notes.push(format!("writing {} failed: {e}", path.display()));
+                    path.display().to_string()
+                }
+            });
+        let at = t.now_us();
+        t.emit(Event::CaptureDone {
+            at_us: at,
+            interface: report.interface.clone(),
+            linktype: report.linktype.name().to_string(),
+            packets: report.packets.len(),
+            dropped: report.dropped,
+            dropped_known: report.dropped_known,
+            notes,
+            pcap,
+        });
+    }
+}
+
+fn lock(m: &Mutex<Option<Capture>>) -> std::sync::MutexGuard<'_, Option<Capture>> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Feeds the capture from the event stream: resolved addresses before the SYN, flows after connect.
+pub struct Feeder {
+    capture: Arc<Mutex<Option<Capture>>>,
+}
+
+impl Observer for Feeder {
+    fn wants_syscalls(&self) -> bool {
+        false
+    }
+
+    fn on_event(&mut self, event: &Event) {
+        let guard = lock(&self.capture);
+        let Some(c) = guard.as_ref() else { return };
+        match event {
+            Event::Resolved { addresses, .. } => addresses.iter().for_each(|a| c.add_host(*a)),
+            Event::ConnectResult {
+                ok: true,
+                addr,
+                local: Some(local),
+                ..
+            } => c.add_flow(FlowProto::Tcp, *local, *addr),
+            _ => {}
+        }
+    }
+}

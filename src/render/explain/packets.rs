@@ -1,0 +1,241 @@
+//! `--packets` in `--explain`: the captured packets as tcpdump prints them, and a ladder diagram.
+
+use super::Explain;
+use crate::event::Event;
+use std::io::Write;
+use std::net::SocketAddr;
+
+/// Packets kept for the ladder; a longer capture is summarised.
+const LADDER_MAX: usize = 300;
+/// Width of the space between the two columns.
+const GAP: usize = 44;
+
+/// One packet as the ladder needs it.
+#[derive(Clone, Debug)]
+pub(super) struct Seen {
+    at_us: u64,
+    out: bool,
+    local: SocketAddr,
+    remote: SocketAddr,
+    label: String,
+    /// The tcpdump line.
+    line: String,
+}
+
+fn label(flags: Option<&str>, payload_len: usize, what: &str) -> String {
+    let flags = flags.map(|f| match f {
+        "S" => "SYN".to_string(),
+        "S." => "SYN-ACK".to_string(),
+        "." => "ACK".to_string(),
+        "F." => "FIN-ACK".to_string(),
+        "P." => "PSH-ACK".to_string(),
+        "R" | "R." => "RST".to_string(),
+        other => format!("[{other}]"),
+    });
+    let data = if payload_len > 0 {
+        let what = if what.is_empty() {
+            "data".to_string()
+        } else {
+            what.to_string()
+        };
+        format!("{what} ({payload_len} B)")
+    } else {
+        String::new()
+    };
+    match (flags, data.is_empty()) {
+        (Some(f), true) => f,
+        (Some(f), false) if f == "PSH-ACK" || f == "ACK" => data,
+        (Some(f), false) => format!("{f} {data}"),
+        (None, _) => data,
+    }
+}
+
+fn arrow(text: &str, out: bool) -> String {
+    let mut t: String = text.chars().take(GAP - 6).collect();
+    t = format!(" {t} ");
+    let dashes = GAP.saturating_sub(t.chars().count() + 2);
+    if out {
+        format!("├─{t}{}▶│", "─".repeat(dashes))
+    } else {
+        format!("│◀{}{t}─┤", "─".repeat(dashes))
+    }
+}
+
+impl<W: Write> Explain<W> {
+    pub(super) fn packets(&mut self, event: &Event) {
+        match event {
+            Event::CaptureStart {
+                interface,
+                hosts,
+                error,
+                hint,
+                ..
+            } => match (interface, error) {
+                (Some(i), _) => {
+                    let hosts: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+                    self.line(&format!(
+                        "   --packets: capturing on {i} (AF_PACKET) for {}",
+                        hosts.join(", ")
+                    ));
+                }
+                (None, e) => {
+                    self.say(
+                        self.p.bad,
+                        &format!("--packets: no capture: {}", e.clone().unwrap_or_default()),
+                    );
+                    if let Some(h) = hint {
+                        self.note(&format!("hint: {h}"));
+                    }
+                }
+            },
+            Event::Packet {
+                at_us,
+                direction,
+                src,
+                dst,
+                flags,
+                payload_len,
+                what,
+                line,
+            } if self.packets.len() < LADDER_MAX => {
+                let out = direction == "out";
+                let (local, remote) = if out { (*src, *dst) } else { (*dst, *src) };
+                self.packets.push(Seen {
+                    at_us: *at_us,
+                    out,
+                    local,
+                    remote,
+                    label: label(flags.as_deref(), *payload_len, what),
+                    line: line.clone(),
+                });
+            }
+            Event::CaptureDone {
+                at_us,
+                interface,
+                linktype,
+                packets,
+                dropped,
+                dropped_known,
+                notes,
+                pcap,
+            } => {
+                self.end_phase(*at_us);
+                self.line("");
+                let h = format!(
+                    "── Packets: what the wire carried (--packets) {}",
+                    "─".repeat(14)
+                );
+                let h = self.p.paint(self.p.heading, &h);
+                self.line(&h);
+                let lines: Vec<String> = self
+                    .packets
+                    .iter()
+                    .map(|p| format!("   {}", p.line))
+                    .collect();
+                for l in &lines {
+                    self.line(l);
+                }
+                if *packets > lines.len() {
+                    self.note(&format!(
+                        "… {} more packets not listed (the pcap file has them all)",
+                        packets - lines.len()
+                    ));
+                }
+                let drops = if *dropped_known {
+                    format!("{dropped} dropped by the kernel")
+                } else {
+                    "drops unknown".into()
+                };
+                self.line(&format!(
+                    "   captured {packets} packets on {interface} ({linktype}); {drops}"
+                ));
+                for n in notes {
+                    self.note(n);
+                }
+                if let Some(p) = pcap {
+                    self.line(&format!(
+                        "   written to {p} (read it with `tcpdump -n -r {p}`)"
+                    ));
+                }
+                self.ladder();
+            }
+            _ => {}
+        }
+    }
+
+    /// One ladder per conversation (local, remote), in order of first packet.
+    fn ladder(&mut self) {
+        let mut convs: Vec<(SocketAddr, SocketAddr)> = Vec::new();
+        for p in &self.packets {
+            if !convs.contains(&(p.local, p.remote)) {
+                convs.push((p.local, p.remote));
+            }
+        }
+        if convs.is_empty() {
+            return;
+        }
+        self.line("");
+        let h = self.p.paint(
+            self.p.heading,
+            &format!(
+                "── Ladder: the packets between the two ends {}",
+                "─".repeat(18)
+            ),
+        );
+        self.line(&h);
+        let packets = std::mem::take(&mut self.packets);
+        for (local, remote) in convs {
+            let left = format!("wtcurl {local}");
+            self.line("");
+            self.line(&format!("   {:>12}  {left:<w$}{remote}", "", w = GAP));
+            let mut first = None;
+            for p in packets
+                .iter()
+                .filter(|p| p.local == local && p.remote == remote)
+            {
+                let t0 = *first.get_or_insert(p.at_us);
+                let stamp = format!("+{} µs", crate::render::fmt::thousands(p.at_us - t0));
+                let a = arrow(&p.label, p.out);
+                let a = self.p.paint(
+                    if p.out {
+                        self.p.wire_out
+                    } else {
+                        self.p.wire_in
+                    },
+                    &a,
+                );
+                self.line(&format!("   {stamp:>12}  {a}"));
+            }
+        }
+        self.packets = packets;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_name_the_handshake_and_the_payload() {
+        assert_eq!(label(Some("S"), 0, ""), "SYN");
+        assert_eq!(label(Some("S."), 0, ""), "SYN-ACK");
+        assert_eq!(
+            label(Some("P."), 79, "HTTP request GET / HTTP/1.1"),
+            "HTTP request GET / HTTP/1.1 (79 B)"
+        );
+        assert_eq!(
+            label(None, 32, "DNS query A x id 0x1"),
+            "DNS query A x id 0x1 (32 B)"
+        );
+        assert_eq!(label(Some("F."), 0, ""), "FIN-ACK");
+    }
+
+    #[test]
+    fn arrows_point_the_right_way_and_keep_their_width() {
+        let o = arrow("SYN", true);
+        let i = arrow("SYN-ACK", false);
+        assert!(o.starts_with("├─ SYN ") && o.ends_with("▶│"), "{o}");
+        assert!(i.starts_with("│◀") && i.ends_with(" SYN-ACK ─┤"), "{i}");
+        assert_eq!(o.chars().count(), i.chars().count());
+    }
+}

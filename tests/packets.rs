@@ -1,0 +1,187 @@
+//! `--packets` and `--pcap` against a real nginx on loopback, checked with tcpdump run alongside.
+
+mod common;
+
+use common::{Nginx, TempDir, require_root, require_tool, tool_path, wtcurl};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn flags_of(line: &str) -> Option<String> {
+    let i = line.find("Flags [")? + 7;
+    Some(line[i..].split(']').next()?.to_string())
+}
+
+#[test]
+fn packets_match_tcpdump_and_the_pcap_round_trips() {
+    if !(require_root() && require_tool("tcpdump") && require_tool("nginx")) {
+        return;
+    }
+    let web = Nginx::wetransfer_like().expect("nginx starts");
+    let dir = TempDir::new("packets");
+    let pcap = dir.path().join("run.pcap");
+    let trace = dir.path().join("trace.jsonl");
+
+    // tcpdump first, and only once it listens.
+    let mut dump = Command::new(tool_path("tcpdump").unwrap())
+        .args([
+            "-i",
+            "lo",
+            "-n",
+            "-tt",
+            "-l",
+            "--immediate-mode",
+            "-c",
+            "64",
+        ])
+        .arg(format!("tcp port {}", web.port))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(dump.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = String::new();
+    while !buf.contains("listening on") && Instant::now() < deadline {
+        let mut l = String::new();
+        if err.read_line(&mut l).unwrap_or(0) == 0 {
+            break;
+        }
+        buf.push_str(&l);
+    }
+    assert!(buf.contains("listening on"), "tcpdump did not start: {buf}");
+
+    let out = wtcurl()
+        .args([
+            "-s",
+            "--packets",
+            "--explain",
+            "--dns-servers",
+            "127.0.0.1:9",
+        ])
+        .arg("--pcap")
+        .arg(&pcap)
+        .arg("--trace-json")
+        .arg(&trace)
+        .arg(web.url("/hello.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let explain = String::from_utf8_lossy(&out.stderr);
+    assert!(explain.contains("Ladder"), "{explain}");
+    assert!(explain.contains("SYN-ACK"), "{explain}");
+
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = Command::new("kill")
+        .args(["-INT", &dump.id().to_string()])
+        .status();
+    let dumped = dump.wait_with_output().unwrap();
+    let tcpdump_lines: Vec<String> = String::from_utf8_lossy(&dumped.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+
+    let events: Vec<Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ours: Vec<&Value> = events.iter().filter(|e| e["type"] == "packet").collect();
+    let done = events
+        .iter()
+        .find(|e| e["type"] == "capture_done")
+        .expect("capture_done event");
+    assert_eq!(done["packets"].as_u64().unwrap() as usize, ours.len());
+
+    // Same packets, same flags, same order as tcpdump saw them.
+    let our_flags: Vec<String> = ours
+        .iter()
+        .filter_map(|p| p["flags"].as_str().map(str::to_string))
+        .collect();
+    let their_flags: Vec<String> = tcpdump_lines.iter().filter_map(|l| flags_of(l)).collect();
+    assert_eq!(
+        our_flags, their_flags,
+        "ours: {ours:?}\ntcpdump: {tcpdump_lines:#?}"
+    );
+    assert_eq!(
+        &our_flags[..3],
+        ["S", "S.", "."],
+        "the handshake opens the capture"
+    );
+    assert!(
+        our_flags.iter().filter(|f| f.contains('F')).count() == 2,
+        "both FINs: {our_flags:?}"
+    );
+    let http = ours
+        .iter()
+        .find(|p| {
+            p["what"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("HTTP request GET /hello.txt")
+        })
+        .is_some();
+    assert!(http, "the request is named: {ours:?}");
+
+    // The pcap reads back in tcpdump with the same packets.
+    let read = Command::new(tool_path("tcpdump").unwrap())
+        .args(["-n", "-tt", "-r"])
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let from_file: Vec<String> = String::from_utf8_lossy(&read.stdout)
+        .lines()
+        .filter_map(flags_of)
+        .collect();
+    assert_eq!(from_file, our_flags);
+}
+
+#[test]
+fn without_privilege_it_says_how_and_carries_on() {
+    // As root the capture works; this checks the no-privilege path by dropping to nobody via setpriv.
+    if !(require_root() && require_tool("setpriv") && require_tool("nginx")) {
+        return;
+    }
+    let web = Nginx::wetransfer_like().expect("nginx starts");
+    let out = Command::new(tool_path("setpriv").unwrap())
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_wtcurl"))
+        .args([
+            "-s",
+            "--packets",
+            "--explain",
+            "--dns-servers",
+            "127.0.0.1:9",
+        ])
+        .arg(web.url("/hello.txt"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), common::HELLO_BODY);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no capture"), "{err}");
+    assert!(err.contains("setcap cap_net_raw"), "{err}");
+}

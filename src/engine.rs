@@ -102,22 +102,48 @@ pub fn default_user_agent() -> String {
 /// Runs the transfer, writing body bytes (and heads, with -i) to `out`. Emits `error` and `done`
 /// events, and returns the error too so the caller can print curl's one-line message.
 pub fn run(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> Result<()> {
-    run_then(t, req, out, &mut |_| {})
+    run_with(t, req, out, &mut HookList::default())
 }
 
-/// [`run`], with `epilogue` called after the transfer and before the `done` event (the packet
-/// capture reports there).
-pub fn run_then(
+/// What wraps a run: the circuit breaker decides before it, the packet capture reports after it.
+pub trait Hooks {
+    /// Before any network. An error stops the run there (an open circuit).
+    fn before(&mut self, _t: &mut Tracer, _req: &Request) -> Result<()> {
+        Ok(())
+    }
+    /// After the transfer, before the `done` event: the final status if a response arrived, and
+    /// the error if the run failed.
+    fn after(&mut self, _t: &mut Tracer, _status: Option<u16>, _error: Option<&Error>) {}
+}
+
+/// Several hooks, called in order.
+#[derive(Default)]
+pub struct HookList<'a>(pub Vec<&'a mut dyn Hooks>);
+
+impl Hooks for HookList<'_> {
+    fn before(&mut self, t: &mut Tracer, req: &Request) -> Result<()> {
+        self.0.iter_mut().try_for_each(|h| h.before(t, req))
+    }
+    fn after(&mut self, t: &mut Tracer, status: Option<u16>, error: Option<&Error>) {
+        self.0.iter_mut().for_each(|h| h.after(t, status, error));
+    }
+}
+
+/// [`run`] inside `hooks`.
+pub fn run_with(
     t: &mut Tracer,
     req: &Request,
     out: &mut dyn Write,
-    epilogue: &mut dyn FnMut(&mut Tracer),
+    hooks: &mut dyn Hooks,
 ) -> Result<()> {
-    let result = transfer(t, req, out);
+    let mut status = None;
+    let result = hooks
+        .before(t, req)
+        .and_then(|()| transfer(t, req, out, &mut status));
     if let Err(e) = &result {
         t.emit_error(e);
     }
-    epilogue(t);
+    hooks.after(t, status, result.as_ref().err());
     let at = t.now_us();
     let exit_code = result.as_ref().err().map_or(0, Error::exit_code);
     t.emit(Event::Done {
@@ -175,7 +201,12 @@ fn origin(t: &Target) -> (String, String, u16) {
     (t.scheme.clone(), t.host_ascii.clone(), t.port)
 }
 
-fn transfer(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> Result<()> {
+fn transfer(
+    t: &mut Tracer,
+    req: &Request,
+    out: &mut dyn Write,
+    status: &mut Option<u16>,
+) -> Result<()> {
     let started = Instant::now();
     let deadline = req.max_time.map(|d| started + d);
     phase(t, 0, Phase::Url);
@@ -215,6 +246,7 @@ fn transfer(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> Result<()> {
     // Bounded by --max-redirs (50 by default, like curl).
     for hop in 0u32.. {
         let (resp, next) = hop_once(t, hop, req, &cur, credentials.as_ref(), deadline, out)?;
+        *status = Some(resp.head.status);
         let Some(next) = next else {
             if req.fail && resp.head.status >= 400 {
                 return Err(Error::new(

@@ -107,8 +107,8 @@ fn run(args: &Args, demo_root: Option<Vec<u8>>, process_view: ProcessView) -> an
         ))),
         None => None,
     };
-    let capture =
-        (args.packets || args.pcap.is_some()).then(|| Session::start(&req, args.pcap.clone()));
+    let mut capture = (args.packets || args.pcap.is_some())
+        .then(|| Session::start(&req, args.pcap.clone(), clock.epoch_us()));
     let mut feeder = capture.as_ref().map(Session::feeder);
     let result = {
         let mut fan = Fanout::default();
@@ -136,12 +136,11 @@ fn run(args: &Args, demo_root: Option<Vec<u8>>, process_view: ProcessView) -> an
         if let Some(c) = &capture {
             c.announce(&mut tracer);
         }
-        let epoch_us = clock.epoch_us();
-        engine::run_then(&mut tracer, &req, &mut *out, &mut |t| {
-            if let Some(c) = &capture {
-                c.finish(t, epoch_us);
-            }
-        })
+        let mut hooks = engine::HookList::default();
+        if let Some(c) = capture.as_mut() {
+            hooks.0.push(c);
+        }
+        engine::run_with(&mut tracer, &req, &mut *out, &mut hooks)
     };
     let _ = out.flush();
     let code = match &result {

@@ -13,6 +13,8 @@ const LINGER: Duration = Duration::from_millis(1000);
 
 /// A capture for one run, or the reason there is none.
 pub struct Session {
+    /// The trace's wall-clock start, to place packets on the trace's time line.
+    epoch_us: u64,
     /// Shared with the [`Feeder`]; taken out when the run ends.
     capture: Arc<Mutex<Option<Capture>>>,
     start_error: Option<(String, Option<&'static str>)>,
@@ -51,7 +53,7 @@ fn initial_hosts(req: &Request) -> Vec<IpAddr> {
 
 impl Session {
     /// Starts capturing before anything is sent. Without privilege it carries on without packets.
-    pub fn start(req: &Request, pcap: Option<PathBuf>) -> Session {
+    pub fn start(req: &Request, pcap: Option<PathBuf>, epoch_us: u64) -> Session {
         let hosts = initial_hosts(req);
         let spec = CaptureSpec {
             interface: None,
@@ -59,12 +61,14 @@ impl Session {
         };
         match Capture::start(&spec) {
             Ok(capture) => Session {
+                epoch_us,
                 capture: Arc::new(Mutex::new(Some(capture))),
                 start_error: None,
                 hosts,
                 pcap,
             },
             Err(e) => Session {
+                epoch_us,
                 capture: Arc::new(Mutex::new(None)),
                 start_error: Some((e.to_string(), e.hint())),
                 hosts,
@@ -100,7 +104,7 @@ impl Session {
     }
 
     /// Stops the capture and emits every packet, then the summary; writes the pcap if asked.
-    pub fn finish(&self, t: &mut Tracer, epoch_us: u64) {
+    fn report(&self, t: &mut Tracer, epoch_us: u64) {
         let taken = lock(&self.capture).take();
         let Some(capture) = taken else { return };
         let report = capture.stop(LINGER);
@@ -181,5 +185,16 @@ impl Observer for Feeder {
             } => c.add_flow(FlowProto::Tcp, *local, *addr),
             _ => {}
         }
+    }
+}
+
+impl crate::engine::Hooks for Session {
+    fn after(
+        &mut self,
+        t: &mut Tracer,
+        _status: Option<u16>,
+        _error: Option<&crate::error::Error>,
+    ) {
+        self.report(t, self.epoch_us);
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 #[command(name = "wtcurl", version, about, long_about = None, disable_help_flag = true)]
 pub struct Args {
     /// The URL. No scheme means http://, as in curl.
-    #[arg(value_name = "URL", required_unless_present = "demo")]
+    #[arg(value_name = "URL", required_unless_present_any = ["demo", "breaker_show", "breaker_reset"])]
     pub url: Option<String>,
 
     /// Explain every step (URL, DNS, TCP, request, response, close) with syscalls and timings, on stderr.
@@ -39,6 +39,31 @@ pub struct Args {
     /// Write the captured packets to FILE as pcap (implies --packets).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+
+    /// Wrap the request in a circuit breaker: open when more than THRESHOLD failures (connection
+    /// failures, timeouts, 5xx) fall in WINDOW (e.g. 3/30s); state shared per origin across runs.
+    #[arg(long, value_name = "THRESHOLD/WINDOW")]
+    pub breaker: Option<String>,
+
+    /// The breaker's state file (default $XDG_STATE_HOME/wtcurl/breaker.json, else ~/.local/state/…).
+    #[arg(long, value_name = "FILE")]
+    pub breaker_state: Option<PathBuf>,
+
+    /// Print every origin's breaker state and exit.
+    #[arg(long)]
+    pub breaker_show: bool,
+
+    /// Reset the breaker of ORIGIN (scheme://host:port), or of every origin, and exit.
+    #[arg(long, value_name = "ORIGIN", num_args = 0..=1, default_missing_value = "")]
+    pub breaker_reset: Option<String>,
+
+    /// Make the request N times in this process (one summary line each on stderr).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: u32,
+
+    /// Time to wait between --repeat requests (500ms, 2s, 1m).
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
 
     /// Print help.
     #[arg(short = 'h', long, action = clap::ArgAction::Help)]

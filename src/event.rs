@@ -94,6 +94,8 @@ pub enum Event {
         /// When rejected: how long until the breaker lets a probe through.
         retry_in_ms: Option<u64>,
         state_file: Option<String>,
+        /// Problems found in the state file and repaired (a corrupt file is replaced).
+        warnings: Vec<String>,
     },
     /// --breaker: how this run's outcome was counted, and any state change it caused.
     BreakerOutcome {

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod exchange;
+pub mod guard;
 pub mod http;
 pub mod net;
 pub mod process;

@@ -67,18 +67,92 @@ fn main() -> anyhow::Result<()> {
             .push(format!("{}:443::{}", demo::DEMO_HOST, ins.https.port()));
         demo_roots = Some(ins.ca_der);
     }
-    let code = run(&args, demo_roots, process_view)?;
+    if args.breaker_show || args.breaker_reset.is_some() {
+        std::process::exit(i32::from(breaker_admin(&args)?));
+    }
+    let interval = match &args.interval {
+        Some(s) => {
+            wtcurl::guard::parse_duration(s).map_err(|e| anyhow::anyhow!("--interval: {e}"))?
+        }
+        None => std::time::Duration::ZERO,
+    };
+    let n = args.repeat.max(1);
+    let mut code = 0;
+    // Bounded: N requests, N-1 waits.
+    for i in 1..=n {
+        let run = run(&args, demo_roots.clone(), process_view.clone())?;
+        code = run.code;
+        if n > 1 {
+            let http = run
+                .http_code
+                .map(|c| format!("HTTP {c}"))
+                .unwrap_or_else(|| "no response".into());
+            let breaker = run
+                .breaker
+                .map(|b| format!(", breaker {b}"))
+                .unwrap_or_default();
+            let took = wtcurl::render::fmt::us(run.total_us);
+            eprintln!("wtcurl: request {i}/{n}: exit {code}, {http}, {took}{breaker}");
+        }
+        if i < n {
+            std::thread::sleep(interval);
+        }
+    }
     std::process::exit(i32::from(code));
 }
 
-fn run(args: &Args, demo_root: Option<Vec<u8>>, process_view: ProcessView) -> anyhow::Result<u8> {
+/// `--breaker-show` and `--breaker-reset`.
+fn breaker_admin(args: &Args) -> anyhow::Result<u8> {
+    use wtcurl::breaker::state_file::StateFile;
+    let file = match &args.breaker_state {
+        Some(p) => StateFile::at(p.clone()),
+        None => {
+            StateFile::open_default().map_err(|e| anyhow::anyhow!("breaker state file: {e}"))?
+        }
+    };
+    if let Some(origin) = &args.breaker_reset {
+        let which = (!origin.is_empty()).then_some(origin.as_str());
+        let op = file
+            .reset(which)
+            .map_err(|e| anyhow::anyhow!("breaker state file: {e}"))?;
+        println!("reset {} origin(s) in {}", op.value, file.path().display());
+        return Ok(0);
+    }
+    let op = file
+        .show()
+        .map_err(|e| anyhow::anyhow!("breaker state file: {e}"))?;
+    for w in &op.warnings {
+        eprintln!("wtcurl: breaker state file: {w}");
+    }
+    print!("{}", op.value);
+    Ok(0)
+}
+
+/// What one run came to, for --repeat's summary line.
+struct RunOutcome {
+    code: u8,
+    http_code: Option<u16>,
+    total_us: u64,
+    breaker: Option<String>,
+}
+
+fn run(
+    args: &Args,
+    demo_root: Option<Vec<u8>>,
+    process_view: ProcessView,
+) -> anyhow::Result<RunOutcome> {
     let mut req = match args.to_request() {
         Ok(r) => r,
         Err(e) => {
             if args.show_errors() {
                 print_error(&e);
             }
-            return Ok(e.exit_code());
+            return Ok(RunOutcome {
+                code: e.exit_code(),
+                http_code: None,
+                total_us: 0,
+                breaker: None,
+            });
         }
     };
     if let Some(der) = demo_root {
@@ -105,6 +179,21 @@ fn run(args: &Args, demo_root: Option<Vec<u8>>, process_view: ProcessView) -> an
         Some(p) => Some(JsonTrace::new(BufWriter::new(
             File::create(p).with_context(|| format!("creating the trace file {}", p.display()))?,
         ))),
+        None => None,
+    };
+    let mut guard = match &args.breaker {
+        Some(spec) => match wtcurl::guard::BreakerGuard::new(spec, args.breaker_state.clone()) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                print_error(&e);
+                return Ok(RunOutcome {
+                    code: e.exit_code(),
+                    http_code: None,
+                    total_us: 0,
+                    breaker: None,
+                });
+            }
+        },
         None => None,
     };
     let mut capture = (args.packets || args.pcap.is_some())
@@ -137,6 +226,9 @@ fn run(args: &Args, demo_root: Option<Vec<u8>>, process_view: ProcessView) -> an
             c.announce(&mut tracer);
         }
         let mut hooks = engine::HookList::default();
+        if let Some(g) = guard.as_mut() {
+            hooks.0.push(g);
+        }
         if let Some(c) = capture.as_mut() {
             hooks.0.push(c);
         }
@@ -167,7 +259,12 @@ fn run(args: &Args, demo_root: Option<Vec<u8>>, process_view: ProcessView) -> an
         let _ = so.write_all(metrics.expand(&template).as_bytes());
         let _ = so.flush();
     }
-    Ok(code)
+    Ok(RunOutcome {
+        code,
+        http_code: (metrics.http_code != 0).then_some(metrics.http_code),
+        total_us: metrics.total_us,
+        breaker: guard.and_then(|g| g.state_after),
+    })
 }
 
 /// curl's one-line error, plus wtcurl's phase and hint.

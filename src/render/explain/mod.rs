@@ -229,6 +229,7 @@ impl<W: Write> Explain<W> {
                 window_ms,
                 retry_in_ms,
                 state_file,
+                warnings,
                 ..
             } => {
                 self.line(&format!(
@@ -237,6 +238,9 @@ impl<W: Write> Explain<W> {
                 ));
                 if let Some(f) = state_file {
                     self.note(&format!("state shared through {f} (locked with flock)"));
+                }
+                for w in warnings {
+                    self.say(self.p.bad, &format!("state file: {w}"));
                 }
                 match (decision.as_str(), retry_in_ms) {
                     ("rejected", Some(ms)) => self.say(
@@ -550,9 +554,12 @@ impl<W: Write> Explain<W> {
                 if let Some(h) = hint {
                     self.note(&format!("hint: {h}"));
                 }
-                self.line(&format!(
-                    "   exit code {exit_code} (curl's code for this failure)"
-                ));
+                let whose = if label.curl_name().starts_with("none") {
+                    "wtcurl's own code: curl has no such failure"
+                } else {
+                    "curl's code for this failure"
+                };
+                self.line(&format!("   exit code {exit_code} ({whose})"));
             }
             Event::Done { at_us, exit_code } => {
                 self.end_phase(*at_us);

@@ -6,6 +6,7 @@
 
 pub mod breaker;
 pub mod capture;
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod demo;

@@ -1,0 +1,1 @@
+//! Checking a wtcurl trace against strace and a pcap of the same run: every mismatch, reported.

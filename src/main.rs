@@ -51,7 +51,10 @@ fn stdout_writer() -> anyhow::Result<BufWriter<File>> {
 
 fn main() -> anyhow::Result<()> {
     // First thing: the closer to the start of main, the truer start_to_main is.
-    let process_view = wtcurl::process::observe();
+    // Only when something will show it: reading /proc costs time every run would pay.
+    let shows_process = std::env::args()
+        .any(|a| a == "--explain" || a == "--demo" || a.starts_with("--trace-json"));
+    let process_view = shows_process.then(wtcurl::process::observe);
     let mut args = Args::parse();
     let mut demo_roots = None;
     if args.demo {
@@ -139,7 +142,7 @@ struct RunOutcome {
 fn run(
     args: &Args,
     demo_root: Option<Vec<u8>>,
-    process_view: ProcessView,
+    process_view: Option<ProcessView>,
 ) -> anyhow::Result<RunOutcome> {
     let mut req = match args.to_request() {
         Ok(r) => r,
@@ -215,12 +218,9 @@ fn run(
             fan.observers.push(t as &mut dyn Observer);
         }
         let mut tracer = Tracer::new(&clock, &mut fan);
-        if args.explain || args.trace_json.is_some() {
+        if let Some(process) = process_view {
             let at = tracer.now_us();
-            tracer.emit(wtcurl::event::Event::Process {
-                at_us: at,
-                process: process_view,
-            });
+            tracer.emit(wtcurl::event::Event::Process { at_us: at, process });
         }
         if let Some(c) = &capture {
             c.announce(&mut tracer);

@@ -21,18 +21,10 @@ pub struct DemoCa {
     leaf_key_der: Vec<u8>,
 }
 
-/// (year, month, day) of a Unix day number (Howard Hinnant's civil_from_days).
+/// (year, month, day) for rcgen's date type.
 fn civil_from_days(days: i64) -> (i32, u8, u8) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
-    (y, m, d)
+    let (y, m, d) = crate::tls::cert::civil_from_days(days);
+    (y as i32, m as u8, d as u8)
 }
 
 /// Today as a Unix day number.

@@ -694,24 +694,7 @@ fn content_type_name(t: u8) -> &'static str {
 }
 
 fn handshake_name(t: u8) -> Option<&'static str> {
-    Some(match t {
-        0 => "HelloRequest",
-        1 => "ClientHello",
-        2 => "ServerHello",
-        4 => "NewSessionTicket",
-        5 => "EndOfEarlyData",
-        8 => "EncryptedExtensions",
-        11 => "Certificate",
-        12 => "ServerKeyExchange",
-        13 => "CertificateRequest",
-        14 => "ServerHelloDone",
-        15 => "CertificateVerify",
-        16 => "ClientKeyExchange",
-        20 => "Finished",
-        22 => "CertificateStatus",
-        24 => "KeyUpdate",
-        _ => return None,
-    })
+    crate::tls::names::handshake_name(t)
 }
 
 fn alert_name(level: u8, desc: u8) -> String {

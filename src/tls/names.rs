@@ -35,7 +35,12 @@ pub fn content_type(ct: u8) -> String {
 
 /// The handshake message type, named as the RFCs do (`ClientHello`).
 pub fn handshake_type(ht: u8) -> String {
-    let name = match ht {
+    handshake_name(ht).map_or_else(|| format!("unknown_handshake({ht})"), str::to_string)
+}
+
+/// The RFC name of a known handshake message type.
+pub fn handshake_name(ht: u8) -> Option<&'static str> {
+    Some(match ht {
         0 => "HelloRequest",
         1 => "ClientHello",
         2 => "ServerHello",
@@ -53,9 +58,8 @@ pub fn handshake_type(ht: u8) -> String {
         24 => "KeyUpdate",
         25 => "CompressedCertificate",
         254 => "MessageHash",
-        x => return format!("unknown_handshake({x})"),
-    };
-    name.into()
+        _ => return None,
+    })
 }
 
 /// The IANA name of a cipher suite (`TLS_AES_128_GCM_SHA256`).

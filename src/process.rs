@@ -57,6 +57,10 @@ pub fn mapped_libraries(maps: &str) -> (Option<String>, Vec<String>) {
     let mut loader = None;
     let mut libs: Vec<String> = Vec::new();
     for line in maps.lines() {
+        // Most mappings are anonymous or the executable; only shared objects matter here.
+        if !line.contains(".so") {
+            continue;
+        }
         let Some(path) = line.split_whitespace().nth(5) else {
             continue;
         };

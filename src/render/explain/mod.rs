@@ -117,10 +117,13 @@ impl<W: Write> Explain<W> {
     }
 
     fn stamp(&self, at: u64, dur: Option<u64>) -> String {
-        let text = match dur {
-            Some(d) => format!("@ {:>11} {:>13}", us(at), format!("(+{})", us(d))),
-            None => format!("@ {:>11}", us(at)),
-        };
+        use std::fmt::Write as _;
+        let mut text = String::with_capacity(32);
+        let _ = write!(text, "@ {:>11}", us(at));
+        if let Some(d) = dur {
+            let d = format!("(+{})", us(d));
+            let _ = write!(text, " {d:>13}");
+        }
         self.p.paint(self.p.dim, &text)
     }
 
@@ -199,9 +202,22 @@ impl<W: Write> Explain<W> {
 impl<W: Write> Observer for Explain<W> {
     fn on_event(&mut self, event: &Event) {
         self.render(event);
-        // Stream: flush after each event but syscalls (their lines go out with the next event), so a
-        // slow step shows as it happens without one write per line.
-        if !matches!(event, Event::Syscall(_)) {
+        // Stream: flush where wtcurl is about to wait (a query or request sent, a connect started,
+        // a phase begun) and at the end, so a slow step shows as it happens, in few writes.
+        let about_to_wait = match event {
+            Event::Phase { .. }
+            | Event::DnsQuery { .. }
+            | Event::ConnectAttempt { .. }
+            | Event::RequestWritten { .. }
+            | Event::TlsStart { .. }
+            | Event::Breaker { .. }
+            | Event::CaptureStart { .. }
+            | Event::Error { .. }
+            | Event::Done { .. } => true,
+            Event::TlsRecord { direction, .. } => direction == "sent",
+            _ => false,
+        };
+        if about_to_wait {
             let _ = self.out.flush();
         }
     }

@@ -1,0 +1,460 @@
+//! `wtcurl-check`: real wtcurl runs under strace (and with --packets --pcap as root) against a
+//! loopback HTTP server check clean; one field flipped in the trace is reported, alone.
+
+mod common;
+
+use common::{TempDir, require_root, require_tool, tool_path};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const STRACE_SET: &str = "socket,connect,sendto,recvfrom,sendmsg,recvmsg,poll,ppoll,getsockopt,getsockname,getpeername,close";
+
+/// An HTTP server on 127.0.0.1 answering one request, on a thread.
+fn serve_once() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n",
+        );
+    });
+    port
+}
+
+/// Runs `cmd` to completion, killing it after 60 s.
+fn run_bounded(cmd: &mut Command) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+struct Run {
+    dir: TempDir,
+    trace: PathBuf,
+    strace: PathBuf,
+    pcap: Option<PathBuf>,
+}
+
+/// wtcurl under `strace -f -tt -T` against [`serve_once`]; with `packets`, also --packets --pcap.
+fn run_wtcurl(packets: bool) -> Run {
+    run_wtcurl_with(packets, &["-tt", "-T"])
+}
+
+/// Same, with strace's timing flags given.
+fn run_wtcurl_with(packets: bool, strace_flags: &[&str]) -> Run {
+    let dir = TempDir::new("check");
+    let trace = dir.path().join("trace.jsonl");
+    let strace = dir.path().join("strace.txt");
+    let pcap = packets.then(|| dir.path().join("run.pcap"));
+    let port = serve_once();
+    let mut cmd = Command::new(tool_path("strace").unwrap());
+    cmd.arg("-f")
+        .args(strace_flags)
+        .args(["-e", &format!("trace={STRACE_SET}"), "-o"])
+        .arg(&strace)
+        .arg(env!("CARGO_BIN_EXE_wtcurl"))
+        .arg("--trace-json")
+        .arg(&trace)
+        .args(["-s", "-o", "/dev/null", "--dns-servers", "127.0.0.1:9"])
+        .env("NO_COLOR", "1");
+    if let Some(p) = &pcap {
+        cmd.arg("--packets").arg("--pcap").arg(p);
+    }
+    cmd.arg(format!("http://127.0.0.1:{port}/hello.txt"));
+    let out = run_bounded(&mut cmd);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "wtcurl under strace: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Run {
+        dir,
+        trace,
+        strace,
+        pcap,
+    }
+}
+
+/// Runs wtcurl-check; returns (exit code, stdout, stderr).
+fn check(
+    trace: &Path,
+    strace: Option<&Path>,
+    pcap: Option<&Path>,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wtcurl-check"));
+    cmd.arg("--trace").arg(trace);
+    if let Some(s) = strace {
+        cmd.arg("--strace").arg(s);
+    }
+    if let Some(p) = pcap {
+        cmd.arg("--pcap").arg(p);
+    }
+    cmd.args(extra);
+    let out = run_bounded(&mut cmd);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn mismatches(report: &str) -> Vec<&str> {
+    report
+        .lines()
+        .filter(|l| l.starts_with("mismatch: "))
+        .collect()
+}
+
+fn events(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Writes `events` to a new file in `dir`, after `edit` changed them.
+fn edited(
+    dir: &Path,
+    name: &str,
+    mut evs: Vec<Value>,
+    edit: impl FnOnce(&mut Vec<Value>),
+) -> PathBuf {
+    edit(&mut evs);
+    let path = dir.join(name);
+    let text: String = evs.iter().map(|e| format!("{e}\n")).collect();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The index among the checked syscalls, and among all events, of the first syscall named `name`.
+fn find_syscall(evs: &[Value], name: &str) -> (usize, usize) {
+    let mut k = 0;
+    for (i, e) in evs.iter().enumerate() {
+        if e["type"] != "syscall" {
+            continue;
+        }
+        let n = e["name"].as_str().unwrap();
+        if n == name {
+            return (k, i);
+        }
+        if wtcurl::check::CHECKED_SYSCALLS.contains(&n) {
+            k += 1;
+        }
+    }
+    panic!("no {name} in the trace");
+}
+
+fn assert_clean(code: i32, out: &str, err: &str) {
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.ends_with("0 mismatches\n"), "{out}");
+    assert!(mismatches(out).is_empty(), "{out}");
+}
+
+fn assert_only(code: i32, out: &str, needle: &str) {
+    assert_eq!(code, 1, "{out}");
+    let m = mismatches(out);
+    assert_eq!(m.len(), 1, "exactly one mismatch expected:\n{out}");
+    assert!(m[0].contains(needle), "expected {needle:?}:\n{out}");
+    assert!(out.ends_with("1 mismatch\n"), "{out}");
+}
+
+#[test]
+fn syscalls_match_strace_and_each_flipped_field_is_reported() {
+    if !require_tool("strace") {
+        return;
+    }
+    let run = run_wtcurl(false);
+    let (code, out, err) = check(&run.trace, Some(&run.strace), None, &[]);
+    assert_clean(code, &out, &err);
+    assert!(out.contains("syscall times: "), "{out}");
+    assert!(
+        !out.contains("not compared"),
+        "-tt times are compared: {out}"
+    );
+    let n: usize = out
+        .lines()
+        .find_map(|l| l.strip_prefix("syscalls: "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("syscall count");
+    assert!(n >= 8, "socket, connect, polls, send, recv, close: {out}");
+
+    let evs = events(&run.trace);
+    let dir = run.dir.path();
+
+    // A send's result.
+    let (k, i) = find_syscall(&evs, "sendto");
+    let t = edited(dir, "ret.jsonl", evs.clone(), |e| {
+        let r = e[i]["ret"].as_i64().unwrap();
+        e[i]["ret"] = (r + 1).into();
+    });
+    let (code, out, _) = check(&t, Some(&run.strace), None, &[]);
+    assert_only(code, &out, &format!("syscall #{k} (sendto) ret: trace "));
+
+    // A connect's fd.
+    let (k, i) = find_syscall(&evs, "connect");
+    let t = edited(dir, "fd.jsonl", evs.clone(), |e| {
+        let fd = e[i]["fd"].as_i64().unwrap();
+        e[i]["fd"] = (fd + 100).into();
+    });
+    let (code, out, _) = check(&t, Some(&run.strace), None, &[]);
+    assert_only(code, &out, &format!("syscall #{k} (connect) fd: trace "));
+
+    // A connect's errno (wtcurl connects non-blocking: EINPROGRESS).
+    let t = edited(dir, "errno.jsonl", evs.clone(), |e| {
+        e[i]["errno"] = "ECONNREFUSED".into();
+    });
+    let (code, out, _) = check(&t, Some(&run.strace), None, &[]);
+    assert_only(
+        code,
+        &out,
+        &format!("syscall #{k} (connect) errno: trace ECONNREFUSED"),
+    );
+
+    // One syscall's start time, 50 ms late: past 5 ms, within 100 ms.
+    let (k, i) = find_syscall(&evs, "getpeername");
+    let t = edited(dir, "late.jsonl", evs.clone(), |e| {
+        let s = e[i]["start_us"].as_u64().unwrap();
+        e[i]["start_us"] = (s + 50_000).into();
+    });
+    let (code, out, _) = check(&t, Some(&run.strace), None, &[]);
+    assert_only(
+        code,
+        &out,
+        &format!("syscall #{k} (getpeername) start_us: "),
+    );
+    let (code, out, err) = check(&t, Some(&run.strace), None, &["--tolerance-ms", "100"]);
+    assert_clean(code, &out, &err);
+
+    // A syscall the trace left out.
+    let t = edited(dir, "dropped.jsonl", evs.clone(), |e| {
+        let (_, i) = find_syscall(e, "close");
+        let last_close = e
+            .iter()
+            .rposition(|x| x["type"] == "syscall" && x["name"] == "close")
+            .unwrap_or(i);
+        e.remove(last_close);
+    });
+    let (code, out, _) = check(&t, Some(&run.strace), None, &[]);
+    assert_only(code, &out, "(close) missing in trace");
+}
+
+#[test]
+fn packets_match_the_pcap_and_flipped_flags_are_reported() {
+    if !(require_root() && require_tool("strace")) {
+        return;
+    }
+    let run = run_wtcurl(true);
+    let pcap = run.pcap.as_deref().unwrap();
+    // Under strace, the capture thread's ptrace stops can delay the engine's syscalls by a
+    // millisecond or more between wtcurl's clock read and strace's; 50 ms keeps a loaded CI host
+    // from failing this. Packet times (kernel timestamps on both sides) are checked at 5 ms below.
+    let (code, out, err) = check(
+        &run.trace,
+        Some(&run.strace),
+        Some(pcap),
+        &["--tolerance-ms", "50"],
+    );
+    assert_clean(code, &out, &err);
+    let (code, out, err) = check(&run.trace, None, Some(pcap), &[]);
+    assert_clean(code, &out, &err);
+    let evs = events(&run.trace);
+    let packets: Vec<usize> = evs
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e["type"] == "packet")
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        packets.len() >= 8,
+        "handshake, request, response, FINs: {out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "packets: {n} in trace, {n} in pcap",
+            n = packets.len()
+        )),
+        "{out}"
+    );
+    let dir = run.dir.path();
+
+    // The SYN's flags.
+    let t = edited(dir, "flags.jsonl", evs.clone(), |e| {
+        assert_eq!(e[packets[0]]["flags"], "S");
+        e[packets[0]]["flags"] = "S.".into();
+    });
+    let (code, out, _) = check(&t, None, Some(pcap), &[]);
+    assert_only(code, &out, "packet #0 flags: trace S., pcap S");
+
+    // The request's payload length.
+    let req = packets
+        .iter()
+        .position(|&i| evs[i]["payload_len"].as_u64().unwrap_or(0) > 0)
+        .expect("a packet with payload");
+    let t = edited(dir, "len.jsonl", evs.clone(), |e| {
+        let l = e[packets[req]]["payload_len"].as_u64().unwrap();
+        e[packets[req]]["payload_len"] = (l + 1).into();
+    });
+    let (code, out, _) = check(&t, None, Some(pcap), &[]);
+    assert_only(code, &out, &format!("packet #{req} payload_len: "));
+
+    // A direction.
+    let t = edited(dir, "dir.jsonl", evs.clone(), |e| {
+        assert_eq!(e[packets[1]]["direction"], "in", "the SYN-ACK comes in");
+        e[packets[1]]["direction"] = "out".into();
+    });
+    let (code, out, _) = check(&t, None, Some(pcap), &[]);
+    assert_only(code, &out, "packet #1 direction: trace out, pcap in");
+
+    // A packet's capture time, 20 ms off.
+    let t = edited(dir, "at.jsonl", evs.clone(), |e| {
+        let a = e[packets[2]]["at_us"].as_u64().unwrap();
+        e[packets[2]]["at_us"] = (a + 20_000).into();
+    });
+    let (code, out, _) = check(&t, None, Some(pcap), &[]);
+    assert_only(code, &out, "packet #2 at_us: ");
+
+    // A packet the trace left out.
+    let t = edited(dir, "fewer.jsonl", evs.clone(), |e| {
+        e.remove(*packets.last().unwrap());
+    });
+    let (code, out, _) = check(&t, None, Some(pcap), &[]);
+    assert_only(
+        code,
+        &out,
+        &format!("packet #{} missing in trace", packets.len() - 1),
+    );
+}
+
+#[test]
+fn strace_with_ttt_or_without_timestamps() {
+    if !require_tool("strace") {
+        return;
+    }
+    // Epoch timestamps, no durations: start times are checked.
+    let run = run_wtcurl_with(false, &["-ttt"]);
+    let (code, out, err) = check(&run.trace, Some(&run.strace), None, &[]);
+    assert_clean(code, &out, &err);
+    assert!(out.contains("largest difference"), "{out}");
+    let evs = events(&run.trace);
+    let (k, i) = find_syscall(&evs, "connect");
+    let t = edited(run.dir.path(), "late.jsonl", evs, |e| {
+        let s = e[i]["start_us"].as_u64().unwrap();
+        e[i]["start_us"] = (s + 30_000).into();
+    });
+    let (code, out, _) = check(&t, Some(&run.strace), None, &[]);
+    assert_only(code, &out, &format!("syscall #{k} (connect) start_us: "));
+
+    // No timestamps: syscalls only, and the report says times were not compared.
+    let run = run_wtcurl_with(false, &[]);
+    let (code, out, err) = check(&run.trace, Some(&run.strace), None, &[]);
+    assert_clean(code, &out, &err);
+    assert!(out.contains("syscall times: not compared"), "{out}");
+}
+
+#[test]
+fn usage_and_input_errors_exit_2() {
+    let dir = TempDir::new("check-usage");
+    let trace = dir.path().join("t.jsonl");
+    std::fs::write(
+        &trace,
+        "{\"type\":\"trace_start\",\"schema\":1,\"epoch_us\":1,\"pid\":1}\n",
+    )
+    .unwrap();
+    let (code, _, err) = check(&trace, None, None, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--strace"), "{err}");
+    let (code, _, err) = check(&trace, Some(&dir.path().join("nope.txt")), None, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nope.txt"), "{err}");
+    let (code, _, _) = check(&trace, None, None, &["--bogus"]);
+    assert_eq!(code, 2);
+    std::fs::write(dir.path().join("empty.txt"), "").unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"type\":\"syscall\"}\n").unwrap();
+    let (code, _, err) = check(&bad, Some(&dir.path().join("empty.txt")), None, &[]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = check(&trace, None, Some(&dir.path().join("empty.txt")), &[]);
+    assert_eq!(code, 2, "not a pcap: {err}");
+    // An empty trace against an empty strace log: nothing to disagree about.
+    let (code, out, err) = check(&trace, Some(&dir.path().join("empty.txt")), None, &[]);
+    assert_clean(code, &out, &err);
+}
+
+#[test]
+fn strace_parser_reads_times_durations_pids_and_resumed_lines() {
+    use wtcurl::check::{StraceTime, strace_calls};
+    let text = "\
+        7 12:00:01.000100 socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)) = 3 <0.000010>\n\
+        7 12:00:01.000200 socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, IPPROTO_IP) = 5 <0.000010>\n\
+        8 12:00:01.000250 recvmsg(3, {msg_name=...}, 0) = 60 <0.000005>\n\
+        7 12:00:01.000300 connect(5, {sa_family=AF_INET, sin_port=htons(80)}, 16) = -1 EINPROGRESS (Operation now in progress) <0.000020>\n\
+        7 12:00:01.000400 poll([{fd=5, events=POLLOUT}], 1, -1 <unfinished ...>\n\
+        8 12:00:01.000450 close(3) = 0 <0.000001>\n\
+        7 12:00:01.000900 <... poll resumed>) = 1 ([{fd=5, revents=POLLOUT}]) <0.000500>\n\
+        7 12:00:01.001000 close(5)                          = 0 <0.000002>\n\
+        7 12:00:01.002000 +++ exited with 0 +++\n";
+    let calls = strace_calls(text);
+    let got: Vec<_> = calls
+        .iter()
+        .map(|c| (c.name.as_str(), c.fd, c.ret, c.errno.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("socket", Some(5), 5, None),
+            ("connect", Some(5), -1, Some("EINPROGRESS")),
+            ("poll", Some(5), 1, None),
+            ("close", Some(5), 0, None),
+        ]
+    );
+    assert_eq!(calls[2].time, Some(StraceTime::TimeOfDay(43_201_000_400)));
+    assert_eq!(calls[2].duration_us, Some(500));
+
+    let ttt = "[pid  9] 1700000000.123456 ppoll([{fd=4, events=POLLIN}], 1, NULL, NULL, 8) = 1 ([{fd=4, revents=POLLIN}])\n\
+               1700000000.000001 socket(AF_INET6, SOCK_DGRAM, IPPROTO_IP) = 4\n";
+    let calls = strace_calls(ttt);
+    assert_eq!(calls.len(), 1, "the poll precedes the socket: {calls:?}");
+    let ttt = "1700000000.000001 socket(AF_INET6, SOCK_DGRAM, IPPROTO_IP) = 4\n\
+               [pid  9] 1700000000.123456 ppoll([{fd=4, events=POLLIN}], 1, NULL, NULL, 8) = 1 ([{fd=4, revents=POLLIN}])\n";
+    let calls = strace_calls(ttt);
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].name, "poll");
+    assert_eq!(calls[1].fd, Some(4));
+    assert_eq!(
+        calls[1].time,
+        Some(StraceTime::Epoch(1_700_000_000_123_456))
+    );
+    assert_eq!(calls[1].duration_us, None);
+}

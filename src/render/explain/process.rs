@@ -51,9 +51,19 @@ impl<W: Write> Explain<W> {
                 us(v.start_resolution_us)
             ));
         }
-        self.note(&format!(
-            "inferred, not observed: {parent} read the line, parsed it, found the program, fork()ed (clone) and the child execve()d {}; {parent} now waits in wait4() for the exit status",
-            v.exe
-        ));
+        let shells = [
+            "bash", "sh", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "busybox",
+        ];
+        if shells.contains(&parent.as_str()) {
+            self.note(&format!(
+                "inferred, not observed: {parent} read the line, parsed it, found the program, fork()ed (clone) and the child execve()d {}; {parent} now waits in wait4() for the exit status",
+                v.exe
+            ));
+        } else {
+            self.note(&format!(
+                "inferred, not observed: the parent, {parent}, is not a shell; it fork()ed (clone) and the child execve()d {}; {parent} collects the exit status with wait4() or waitpid()",
+                v.exe
+            ));
+        }
     }
 }

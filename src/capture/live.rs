@@ -17,7 +17,7 @@ use nix::sys::socket::{
 };
 use std::collections::HashMap;
 use std::io::IoSliceMut;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -425,19 +425,82 @@ pub(crate) fn route_interface(
     if ip.is_loopback() || ifaces.iter().any(|i| i.ips.iter().any(|n| n.ip() == ip)) {
         return loopback();
     }
-    // Ask the kernel's routing: connecting a UDP socket sends nothing but picks the source
-    // address the route to `ip` uses; the interface holding that address is the one.
-    let any: IpAddr = match ip {
-        IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
-        IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    // The kernel's routing table, read from /proc (no socket, so nothing outside the trace):
+    // the longest matching prefix, then the lowest metric.
+    let path = if ip.is_ipv4() {
+        "/proc/net/route"
+    } else {
+        "/proc/net/ipv6_route"
     };
-    let s = UdpSocket::bind(SocketAddr::new(any, 0)).ok()?;
-    s.connect(SocketAddr::new(ip, 9)).ok()?;
-    let local = s.local_addr().ok()?.ip();
+    let text = std::fs::read_to_string(path).ok()?;
+    let name = best_route(ip, &text)?;
     ifaces
         .iter()
-        .find(|i| i.ips.iter().any(|n| n.ip() == local))
+        .find(|i| i.name == name)
         .map(|i| i.name.clone())
+        .or(Some(name))
+}
+
+/// The interface of the longest-prefix route to `ip` in /proc/net/route or /proc/net/ipv6_route text.
+pub(crate) fn best_route(ip: IpAddr, table: &str) -> Option<String> {
+    let mut best: Option<(u32, u32, String)> = None; // (prefix length, metric, interface)
+    for line in table.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (prefix, metric, iface, matches) = match ip {
+            IpAddr::V4(v4) => {
+                // Iface Destination Gateway Flags RefCnt Use Metric Mask …; hex in host (little-endian) order.
+                if f.len() < 8 || f[0] == "Iface" {
+                    continue;
+                }
+                let (Ok(dest), Ok(mask), Ok(metric)) = (
+                    u32::from_str_radix(f[1], 16),
+                    u32::from_str_radix(f[7], 16),
+                    f[6].parse::<u32>(),
+                ) else {
+                    continue;
+                };
+                // The kernel prints the network-order word as a host integer.
+                let (dest, mask) = (
+                    u32::from_be_bytes(dest.to_ne_bytes()),
+                    u32::from_be_bytes(mask.to_ne_bytes()),
+                );
+                let addr = u32::from(v4);
+                (mask.count_ones(), metric, f[0], addr & mask == dest & mask)
+            }
+            IpAddr::V6(v6) => {
+                // dest prefix_len src src_len next_hop metric refcnt use flags iface
+                if f.len() < 10 {
+                    continue;
+                }
+                let (Ok(dest), Ok(len), Ok(metric)) = (
+                    u128::from_str_radix(f[0], 16),
+                    u32::from_str_radix(f[1], 16),
+                    u32::from_str_radix(f[5], 16),
+                ) else {
+                    continue;
+                };
+                if len > 128 {
+                    continue;
+                }
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - len)
+                };
+                (len, metric, f[9], u128::from(v6) & mask == dest & mask)
+            }
+        };
+        if !matches {
+            continue;
+        }
+        let better = best
+            .as_ref()
+            .is_none_or(|(p, m, _)| prefix > *p || (prefix == *p && metric < *m));
+        if better {
+            best = Some((prefix, metric, iface.to_string()));
+        }
+    }
+    best.map(|(_, _, i)| i)
 }
 
 /// The ARPHRD_* type of an interface, from its AF_PACKET entry in getifaddrs.

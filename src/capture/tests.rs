@@ -1131,3 +1131,32 @@ fn live_any_interface_writes_cooked_pcap() {
     );
     assert!(text.trim_end().ends_with(&want), "{text}");
 }
+
+#[test]
+fn routes_come_from_the_kernel_table_by_longest_prefix() {
+    let v4 = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+veth1\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+    assert_eq!(
+        live::best_route("192.0.2.7".parse().unwrap(), v4).as_deref(),
+        Some("veth1")
+    );
+    assert_eq!(
+        live::best_route("198.51.100.1".parse().unwrap(), v4).as_deref(),
+        Some("eth0")
+    );
+    let v6 = "20010db8000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     veth1\n\
+00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0\n";
+    assert_eq!(
+        live::best_route("2001:db8::1".parse().unwrap(), v6).as_deref(),
+        Some("veth1")
+    );
+    assert_eq!(
+        live::best_route("2001:db9::1".parse().unwrap(), v6).as_deref(),
+        Some("eth0")
+    );
+    assert_eq!(
+        live::best_route("2001:db8::1".parse().unwrap(), "garbage\n"),
+        None
+    );
+}

@@ -12,9 +12,17 @@
 #      both exit 0 with the same body bytes (the lab page from port 443), and wtcurl's explanation
 #      tells the 301 hop and then the TLS hop in order: 301, "hop 2", TLS, ClientHello,
 #      ServerHello, certificate verified (by the lab CA), TLS 1.3, HTTP/1.1 200, exit 0.
+#   4. wtcurl-check: fresh runs inside wtc-cli under `strace -f -tt -T -o …`, each with
+#      `--trace-json … --packets --pcap …`:
+#        wtcurl -L wetransfer.com --cacert LAB_CA   (the 301 over HTTP, then HTTPS)
+#        wtcurl wetransfer.com                      (plain, stops at the 301)
+#      wtcurl-check must find 0 mismatches between each trace, its strace log and its pcap; and
+#      0 mismatches for the committed captures/wtcurl-plain and captures/wtcurl-follow.
 #
 # Env: WTCURL=path (default: ${CARGO_TARGET_DIR:-target}/debug/wtcurl)
-#      WTCURL_LAB_SKIP_WTCURL=1 skips steps 2 and 3 (only while the CLI does not exist yet)
+#      WTCURL_CHECK=path (default: ${CARGO_TARGET_DIR:-target}/debug/wtcurl-check)
+#      Both default binaries are built with `cargo build` if either is missing.
+#      WTCURL_LAB_SKIP_WTCURL=1 skips steps 2 to 4 (only while the CLI does not exist yet)
 #      CI=true: a missing tool or root is a failure, never a skip.
 # Needs root. Always tears the lab down on exit.
 set -euo pipefail
@@ -23,6 +31,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB="$ROOT/scripts/netns-lab.sh"
 WTCURL=${WTCURL:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/wtcurl}
 case "$WTCURL" in /*) ;; *) WTCURL="$ROOT/$WTCURL" ;; esac
+WTCURL_CHECK=${WTCURL_CHECK:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/wtcurl-check}
+case "$WTCURL_CHECK" in /*) ;; *) WTCURL_CHECK="$ROOT/$WTCURL_CHECK" ;; esac
 EXPECT_LOCATION="https://wetransfer.com/"
 EXPECT_TLS_BODY='<html><body>wetransfer lab page</body></html>'
 LAB_DIR=${WTC_LAB_DIR:-/tmp/wtc-lab}
@@ -162,6 +172,14 @@ if [ "${WTCURL_LAB_SKIP_WTCURL:-}" = "1" ]; then
     printf 'SKIP: wtcurl part (WTCURL_LAB_SKIP_WTCURL=1)\n'
     finish
 fi
+if { [ ! -x "$WTCURL" ] || [ ! -x "$WTCURL_CHECK" ]; } && command -v cargo >/dev/null 2>&1; then
+    printf 'building: cargo build (wtcurl or wtcurl-check missing)\n'
+    if ! (cd "$ROOT" && cargo build) >"$OUT/cargo-build.log" 2>&1; then
+        tail -n 30 "$OUT/cargo-build.log"
+        fail "cargo build failed"
+        finish
+    fi
+fi
 if [ ! -x "$WTCURL" ]; then
     fail "wtcurl binary not found at $WTCURL (build it with 'cargo build', set WTCURL=path, or WTCURL_LAB_SKIP_WTCURL=1 to skip this part)"
     finish
@@ -274,5 +292,65 @@ else
     fail "wtcurl: explanation lacks '$missing' (or has it out of order); the TLS part:"
     grep -n -E 'hop|TLS|Hello|certificate|HTTP/1.1|exit' "$OUT/wtcurl-tls.err" | head -n 40 || true
 fi
+
+# --- 4. wtcurl-check: fresh traces against strace's log and the pcap, and the committed captures --
+# check_run LABEL TRACE STRACE_LOG [PCAP]: wtcurl-check must exit 0 and report "0 mismatches".
+check_run() {
+    local label=$1 trace=$2 slog=$3 pcap=${4:-} rc=0 out last summary
+    local args=(--trace "$trace" --strace "$slog")
+    if [ -n "$pcap" ]; then args+=(--pcap "$pcap"); fi
+    out="$OUT/check-$(printf '%s' "$label" | tr -c 'A-Za-z0-9' '_').txt"
+    "$WTCURL_CHECK" "${args[@]}" >"$out" 2>&1 || rc=$?
+    last=$(tail -n 1 "$out")
+    summary=$(grep -E '^(syscalls|packets): ' "$out" | sed -E 's/^([a-z]+): ([0-9]+) in trace, ([0-9]+) in (strace|pcap), ([0-9]+) compared$/\5 \1 compared/' | paste -sd ',' - | sed 's/,/, /g' || true)
+    if [ "$rc" -eq 0 ] && [ "$last" = "0 mismatches" ]; then
+        pass "wtcurl-check $label: 0 mismatches (${summary:-nothing compared})"
+    else
+        fail "wtcurl-check $label: exit $rc, '$last'; first mismatches:"
+        grep -E '^mismatch' "$out" | head -n 40 || true
+        grep -vE '^mismatch' "$out" | head -n 10 || true
+    fi
+}
+
+if [ ! -x "$WTCURL_CHECK" ]; then
+    fail "wtcurl-check binary not found at $WTCURL_CHECK (build it with 'cargo build' or set WTCURL_CHECK=path)"
+    finish
+fi
+if ! command -v strace >/dev/null 2>&1; then
+    if is_ci; then
+        fail "wtcurl-check part needs 'strace' (CI=true: missing prerequisites are failures)"
+    else
+        printf "SKIP: wtcurl-check of fresh runs (needs 'strace')\n"
+    fi
+else
+    # name|wtcurl arguments (before --trace-json …); LAB_CA is substituted below.
+    for spec in "follow|-L wetransfer.com --cacert LAB_CA" "plain|wetransfer.com"; do
+        name=${spec%%|*}
+        read -r -a wt_args <<<"${spec#*|}"
+        for i in "${!wt_args[@]}"; do
+            if [ "${wt_args[$i]}" = LAB_CA ]; then wt_args[i]=$LAB_CA; fi
+        done
+        shown="wtcurl ${spec#*|} --trace-json … --packets --pcap …"
+        d="$OUT/strace-$name"
+        mkdir -p "$d"
+        set +e
+        "$LAB" exec timeout 60 strace -f -tt -T -o "$d/strace.log" \
+            "$WTCURL" "${wt_args[@]}" --trace-json "$d/trace.json" --packets --pcap "$d/wtcurl.pcap" \
+            >"$d/stdout" 2>"$d/stderr" </dev/null
+        st_rc=$?
+        set -e
+        if [ "$st_rc" -eq 0 ] && [ -s "$d/trace.json" ] && [ -s "$d/strace.log" ] && [ -s "$d/wtcurl.pcap" ]; then
+            pass "strace -f -tt -T $shown exited 0 (trace, strace log and pcap written)"
+            check_run "fresh $name run" "$d/trace.json" "$d/strace.log" "$d/wtcurl.pcap"
+        else
+            fail "strace -f -tt -T $shown exited $st_rc (trace $(wc -c <"$d/trace.json" 2>/dev/null || echo 0) bytes, pcap $(wc -c <"$d/wtcurl.pcap" 2>/dev/null || echo 0) bytes); stderr (last 20 lines):"
+            tail -n 20 "$d/stderr"
+        fi
+    done
+fi
+
+# The committed evidence for WALKTHROUGH.md (scripts/captures.sh) must check clean too.
+check_run "captures/wtcurl-plain" "$ROOT/captures/wtcurl-plain/trace.json" "$ROOT/captures/wtcurl-plain/strace.log"
+check_run "captures/wtcurl-follow" "$ROOT/captures/wtcurl-follow/trace.json" "$ROOT/captures/wtcurl-follow/strace.log" "$ROOT/captures/wtcurl-follow/wtcurl.pcap"
 
 finish

@@ -26,11 +26,11 @@ pub fn secs(us: u64) -> String {
     format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
 }
 
-fn arg(args: &Value, key: &str) -> String {
+fn arg<'a>(args: &'a Value, key: &str) -> std::borrow::Cow<'a, str> {
     match args.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => "NULL".into(),
-        Some(v) => v.to_string(),
+        Some(Value::String(s)) => std::borrow::Cow::Borrowed(s.as_str()),
+        Some(Value::Null) | None => std::borrow::Cow::Borrowed("NULL"),
+        Some(v) => std::borrow::Cow::Owned(v.to_string()),
     }
 }
 

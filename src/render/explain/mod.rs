@@ -324,12 +324,21 @@ impl<W: Write> Explain<W> {
                 }
                 let stamp = self.stamp(s.end_us, Some(s.end_us.saturating_sub(s.start_us)));
                 let call = syscall_line(s);
-                let call = if s.errno.is_some() && s.errno.as_deref() != Some("EINPROGRESS") {
-                    self.p.paint(self.p.bad, &call)
+                let _ = self.out.write_all(b"   ");
+                let _ = self.out.write_all(stamp.as_bytes());
+                let _ = self.out.write_all(b"  ");
+                if self.p.enabled {
+                    let style = if s.errno.is_some() && s.errno.as_deref() != Some("EINPROGRESS") {
+                        self.p.bad
+                    } else {
+                        self.p.syscall
+                    };
+                    let painted = self.p.paint(style, &call);
+                    let _ = self.out.write_all(painted.as_bytes());
                 } else {
-                    self.p.paint(self.p.syscall, &call)
-                };
-                self.line(&format!("   {stamp}  {call}"));
+                    let _ = self.out.write_all(call.as_bytes());
+                }
+                let _ = self.out.write_all(b"\n");
             }
             Event::Nsswitch { .. }
             | Event::HostsLookup { .. }

@@ -57,14 +57,12 @@ pub fn mapped_libraries(maps: &str) -> (Option<String>, Vec<String>) {
     let mut loader = None;
     let mut libs: Vec<String> = Vec::new();
     for line in maps.lines() {
-        // Most mappings are anonymous or the executable; only shared objects matter here.
-        if !line.contains(".so") {
-            continue;
-        }
-        let Some(path) = line.split_whitespace().nth(5) else {
+        // The path is the last field and the only one with a '/'; only shared objects matter.
+        let Some(slash) = line.find('/') else {
             continue;
         };
-        if !path.starts_with('/') || !path.contains(".so") {
+        let path = line[slash..].trim_end();
+        if !path.contains(".so") {
             continue;
         }
         let name = Path::new(path)

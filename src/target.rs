@@ -97,7 +97,7 @@ pub fn parse(input: &str) -> Result<Target> {
             Label::UnsupportedProtocol,
             format!("Protocol \"{scheme}\" not supported"),
         )
-        .hint("wtcurl speaks http:// (and https:// once TLS support lands)"));
+        .hint("wtcurl speaks http:// and https://"));
     }
     let typed = typed_host(&full[scheme.len() + 3..]).to_string();
     if typed.is_empty() {

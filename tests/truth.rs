@@ -201,79 +201,6 @@ fn strace_parser_reads_errno_and_resumed_lines() {
     );
 }
 
-/// A CA and a leaf for `tls.test`, made with the openssl CLI; returns (ca.pem, leaf.pem, leaf.key).
-fn make_certs(
-    dir: &std::path::Path,
-) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let openssl = tool_path("openssl").unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(&openssl)
-            .current_dir(dir)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "3",
-        "-subj",
-        "/CN=truth CA",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "leaf.key",
-        "-out",
-        "leaf.csr",
-        "-subj",
-        "/CN=tls.test",
-    ]);
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:tls.test\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "leaf.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-    ]);
-    (
-        dir.join("ca.pem"),
-        dir.join("leaf.pem"),
-        dir.join("leaf.key"),
-    )
-}
-
 /// `openssl s_server -www` on a free loopback port, killed on drop.
 struct SServer(std::process::Child, u16);
 
@@ -321,9 +248,10 @@ fn https_syscalls_match_strace() {
     if !(require_tool("strace") && require_tool("openssl")) {
         return;
     }
-    let dir = TempDir::new("truth-tls");
-    let (ca, leaf, key) = make_certs(dir.path());
-    let server = s_server(&leaf, &key);
+    let Some(pki) = common::TestPki::new(&["tls.test"]) else {
+        return;
+    };
+    let (ca, server) = (pki.ca.clone(), s_server(&pki.cert, &pki.key));
     let resolve = format!("tls.test:{}:127.0.0.1", server.1);
     let url = format!("https://tls.test:{}/", server.1);
     let (code, n) = run_and_compare(&[

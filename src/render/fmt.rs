@@ -2,23 +2,104 @@
 
 use crate::event::SyscallRecord;
 use serde_json::Value;
+use std::fmt;
+
+/// Text built on the stack, for padding a formatted piece without allocating.
+pub struct StackText<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackText<N> {
+    pub fn new() -> Self {
+        StackText {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only whole `&str`s are ever appended, so the bytes are valid UTF-8.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> Default for StackText<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> fmt::Write for StackText<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        if end > N {
+            return Err(fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// A number with thousands separators, `1234567` -> `1,234,567`; honours width and alignment.
+#[derive(Clone, Copy, Debug)]
+pub struct Thousands(pub u64);
+
+impl Thousands {
+    /// The digits with separators, in a stack buffer (u64::MAX has 20 digits and 6 commas).
+    fn text(self) -> StackText<32> {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut n = self.0;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let digits = &digits[i..];
+        let mut out = StackText::<32>::new();
+        for (k, &d) in digits.iter().enumerate() {
+            if k > 0 && (digits.len() - k).is_multiple_of(3) {
+                out.buf[out.len] = b',';
+                out.len += 1;
+            }
+            out.buf[out.len] = d;
+            out.len += 1;
+        }
+        out
+    }
+}
+
+impl fmt::Display for Thousands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.text().as_str())
+    }
+}
+
+/// Microseconds as `1,234 µs`; honours width and alignment.
+#[derive(Clone, Copy, Debug)]
+pub struct Us(pub u64);
+
+impl fmt::Display for Us {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut t = Thousands(self.0).text();
+        fmt::Write::write_str(&mut t, " µs")?;
+        f.pad(t.as_str())
+    }
+}
 
 /// `1234567` -> `1,234,567`.
 pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    Thousands(n).to_string()
 }
 
 /// Microseconds as `1,234 µs`.
 pub fn us(n: u64) -> String {
-    format!("{} µs", thousands(n))
+    Us(n).to_string()
 }
 
 /// Seconds with six decimals, as curl's -w prints times.
@@ -26,132 +107,196 @@ pub fn secs(us: u64) -> String {
     format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
 }
 
-fn arg<'a>(args: &'a Value, key: &str) -> std::borrow::Cow<'a, str> {
-    match args.get(key) {
-        Some(Value::String(s)) => std::borrow::Cow::Borrowed(s.as_str()),
-        Some(Value::Null) | None => std::borrow::Cow::Borrowed("NULL"),
-        Some(v) => std::borrow::Cow::Owned(v.to_string()),
+/// One argument as strace shows it: strings bare, null as NULL, anything else as JSON.
+fn put(f: &mut fmt::Formatter<'_>, v: Option<&Value>) -> fmt::Result {
+    match v {
+        Some(Value::String(s)) => f.write_str(s),
+        Some(Value::Null) | None => f.write_str("NULL"),
+        Some(Value::Number(n)) => fmt::Display::fmt(n, f),
+        Some(v) => fmt::Display::fmt(v, f),
     }
 }
 
 /// One syscall as a short strace-like line: `connect(3, 127.0.0.1:80) = -1 EINPROGRESS`.
-pub fn syscall_line(s: &SyscallRecord) -> String {
-    let fd = s.fd.map(|f| f.to_string()).unwrap_or_default();
-    let a = &s.args;
-    let call = match s.name {
-        "socket" => format!(
-            "socket({}, {}, {})",
-            arg(a, "domain"),
-            arg(a, "type"),
-            arg(a, "protocol")
-        ),
-        "connect" => format!("connect({fd}, {})", arg(a, "addr")),
-        "poll" => {
-            let fds = a
-                .get("fds")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let list: Vec<String> = fds
-                .iter()
-                .map(|f| format!("{{fd={}, events={}}}", arg(f, "fd"), arg(f, "events")))
-                .collect();
-            let got: Vec<String> = fds
-                .iter()
-                .filter(|f| {
-                    f.get("revents")
+pub struct SyscallLine<'a>(pub &'a SyscallRecord);
+
+impl fmt::Display for SyscallLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        let a = &s.args;
+        f.write_str(s.name)?;
+        f.write_str("(")?;
+        if s.name != "socket" && s.name != "poll" {
+            if let Some(fd) = s.fd {
+                fmt::Display::fmt(&fd, f)?;
+            }
+        }
+        // What strace prints after the result, in parentheses, if anything.
+        let mut detail: Option<(&str, &Value)> = None;
+        let mut revents = false;
+        match s.name {
+            "socket" => {
+                put(f, a.get("domain"))?;
+                f.write_str(", ")?;
+                put(f, a.get("type"))?;
+                f.write_str(", ")?;
+                put(f, a.get("protocol"))?;
+            }
+            "connect" => {
+                f.write_str(", ")?;
+                put(f, a.get("addr"))?;
+            }
+            "poll" => {
+                let fds = a.get("fds").and_then(Value::as_array);
+                f.write_str("[")?;
+                for (i, p) in fds.into_iter().flatten().enumerate() {
+                    f.write_str(if i == 0 { "{fd=" } else { ", {fd=" })?;
+                    put(f, p.get("fd"))?;
+                    f.write_str(", events=")?;
+                    put(f, p.get("events"))?;
+                    f.write_str("}")?;
+                    revents |= p
+                        .get("revents")
                         .and_then(Value::as_str)
-                        .is_some_and(|r| !r.is_empty())
-                })
-                .map(|f| format!("{{fd={}, revents={}}}", arg(f, "fd"), arg(f, "revents")))
-                .collect();
-            let base = format!(
-                "poll([{}], {}, {})",
-                list.join(", "),
-                fds.len(),
-                arg(a, "timeout_ms")
-            );
-            return with_ret(
-                s,
-                base,
-                (!got.is_empty()).then(|| format!("[{}]", got.join(", "))),
-            );
+                        .is_some_and(|r| !r.is_empty());
+                }
+                write!(f, "], {}, ", fds.map_or(0, Vec::len))?;
+                put(f, a.get("timeout_ms"))?;
+            }
+            "getsockopt" => {
+                f.write_str(", ")?;
+                put(f, a.get("level"))?;
+                f.write_str(", ")?;
+                put(f, a.get("optname"))?;
+                if let Some(Value::Number(n)) = a.get("value") {
+                    write!(f, ", [{n}]")?;
+                }
+            }
+            "getsockname" | "getpeername" => {
+                detail = a.get("addr").filter(|v| v.is_string()).map(|v| ("", v));
+            }
+            "sendto" => {
+                f.write_str(", <")?;
+                put(f, a.get("len"))?;
+                f.write_str(" bytes>, ")?;
+                put(f, a.get("flags"))?;
+                if let Some(to @ Value::String(_)) = a.get("to") {
+                    f.write_str(", to ")?;
+                    put(f, Some(to))?;
+                }
+            }
+            "recvfrom" => {
+                f.write_str(", <buffer of ")?;
+                put(f, a.get("len"))?;
+                f.write_str(" bytes>")?;
+                detail = a
+                    .get("from")
+                    .filter(|v| v.is_string())
+                    .map(|v| ("from ", v));
+            }
+            _ => {}
         }
-        "getsockopt" => {
-            let v = match a.get("value") {
-                Some(Value::Number(n)) => format!(", [{n}]"),
-                _ => String::new(),
-            };
-            format!(
-                "getsockopt({fd}, {}, {}{v})",
-                arg(a, "level"),
-                arg(a, "optname")
-            )
+        write!(f, ") = {}", s.ret)?;
+        if let Some(e) = &s.errno {
+            f.write_str(" ")?;
+            f.write_str(e)?;
         }
-        "getsockname" | "getpeername" => {
-            return with_ret(
-                s,
-                format!("{}({fd})", s.name),
-                a.get("addr").and_then(Value::as_str).map(str::to_string),
-            );
+        if revents {
+            f.write_str(" ([")?;
+            let fds = a.get("fds").and_then(Value::as_array).into_iter().flatten();
+            let ready = fds.filter(|p| {
+                p.get("revents")
+                    .and_then(Value::as_str)
+                    .is_some_and(|r| !r.is_empty())
+            });
+            for (i, p) in ready.enumerate() {
+                f.write_str(if i == 0 { "{fd=" } else { ", {fd=" })?;
+                put(f, p.get("fd"))?;
+                f.write_str(", revents=")?;
+                put(f, p.get("revents"))?;
+                f.write_str("}")?;
+            }
+            f.write_str("])")?;
+        } else if let Some((label, d)) = detail {
+            f.write_str(" (")?;
+            f.write_str(label)?;
+            put(f, Some(d))?;
+            f.write_str(")")?;
         }
-        "sendto" => {
-            let to = a
-                .get("to")
-                .and_then(Value::as_str)
-                .map(|t| format!(", to {t}"))
-                .unwrap_or_default();
-            format!(
-                "sendto({fd}, <{} bytes>, {}{to})",
-                arg(a, "len"),
-                arg(a, "flags")
-            )
-        }
-        "recvfrom" => {
-            let from = a
-                .get("from")
-                .and_then(Value::as_str)
-                .map(|t| format!(" from {t}"))
-                .unwrap_or_default();
-            return with_ret(
-                s,
-                format!("recvfrom({fd}, <buffer of {} bytes>)", arg(a, "len")),
-                (!from.is_empty()).then(|| from.trim().to_string()),
-            );
-        }
-        other => format!("{other}({fd})"),
-    };
-    with_ret(s, call, None)
+        Ok(())
+    }
 }
 
-fn with_ret(s: &SyscallRecord, call: String, detail: Option<String>) -> String {
-    let mut line = format!("{call} = {}", s.ret);
-    if let Some(e) = &s.errno {
-        line.push(' ');
-        line.push_str(e);
-    }
-    if let Some(d) = detail {
-        line.push_str(&format!(" ({d})"));
-    }
-    line
+/// [`SyscallLine`] as a String.
+pub fn syscall_line(s: &SyscallRecord) -> String {
+    SyscallLine(s).to_string()
 }
 
 /// Bytes shown safely on one line: printable ASCII kept, the rest escaped, cut to `max` chars.
-pub fn escape_line(bytes: &[u8], max: usize) -> String {
-    let mut out = String::new();
-    for &b in bytes {
-        if out.len() >= max {
-            out.push('…');
-            break;
+pub struct Escaped<'a>(pub &'a [u8], pub usize);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut written = 0;
+        let mut rest = self.0;
+        while let Some((&b, tail)) = rest.split_first() {
+            if written >= self.1 {
+                return f.write_str("…");
+            }
+            // A run of printable ASCII goes out in one piece, up to the limit.
+            let run = rest
+                .iter()
+                .take(self.1 - written)
+                .take_while(|b| (0x20..=0x7e).contains(*b))
+                .count();
+            if run > 0 {
+                f.write_str(std::str::from_utf8(&rest[..run]).unwrap_or(""))?;
+                written += run;
+                rest = &rest[run..];
+                continue;
+            }
+            match b {
+                b'\r' => f.write_str("\\r")?,
+                b'\n' => f.write_str("\\n")?,
+                _ => write!(f, "\\x{b:02x}")?,
+            }
+            written += if b == b'\r' || b == b'\n' { 2 } else { 4 };
+            rest = tail;
         }
-        match b {
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
+        Ok(())
+    }
+}
+
+/// [`Escaped`] as a String.
+pub fn escape_line(bytes: &[u8], max: usize) -> String {
+    Escaped(bytes, max).to_string()
+}
+
+/// An optional value, shown as nothing when absent.
+pub struct Maybe<'a, T>(pub &'a Option<T>);
+
+impl<T: fmt::Display> fmt::Display for Maybe<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(v) => v.fmt(f),
+            None => Ok(()),
         }
     }
-    out
+}
+
+/// Items shown with a separator between them, without collecting Strings.
+pub struct Joined<'a, T>(pub &'a [T], pub &'a str);
+
+impl<T: fmt::Display> fmt::Display for Joined<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, item) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(self.1)?;
+            }
+            item.fmt(f)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -209,11 +354,56 @@ mod tests {
             )),
             "sendto(3, <78 bytes>, MSG_NOSIGNAL) = 78"
         );
+        assert_eq!(
+            syscall_line(&rec(
+                "recvfrom",
+                48,
+                None,
+                json!({"len": 512, "from": "127.0.0.1:53"})
+            )),
+            "recvfrom(3, <buffer of 512 bytes>) = 48 (from 127.0.0.1:53)"
+        );
+        assert_eq!(
+            syscall_line(&rec(
+                "getsockname",
+                0,
+                None,
+                json!({"addr": "127.0.0.1:4242"})
+            )),
+            "getsockname(3) = 0 (127.0.0.1:4242)"
+        );
+        assert_eq!(
+            syscall_line(&rec(
+                "socket",
+                3,
+                None,
+                json!({"domain": "AF_INET", "type": "SOCK_STREAM", "protocol": 0})
+            )),
+            "socket(AF_INET, SOCK_STREAM, 0) = 3"
+        );
+        assert_eq!(
+            syscall_line(&rec(
+                "getsockopt",
+                0,
+                None,
+                json!({"level": "SOL_SOCKET", "optname": "SO_ERROR", "value": 0})
+            )),
+            "getsockopt(3, SOL_SOCKET, SO_ERROR, [0]) = 0"
+        );
+        assert_eq!(
+            syscall_line(&rec("close", 0, None, json!({}))),
+            "close(3) = 0"
+        );
     }
 
     #[test]
     fn escaping_keeps_lines_single() {
         assert_eq!(escape_line(b"GET /\r\n\x00", 80), "GET /\\r\\n\\x00");
         assert_eq!(escape_line(b"abcdef", 3), "abc…");
+        assert_eq!(escape_line(b"abc", 3), "abc");
+        assert_eq!(escape_line(b"ab\x01cd", 3), "ab\\x01…");
+        assert_eq!(format!("[{:>8}]", Us(1234)), "[1,234 µs]");
+        assert_eq!(format!("[{:>9}]", Thousands(1234567)), "[1,234,567]");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
     }
 }

@@ -1,6 +1,7 @@
 //! Colours decided once (flag, NO_COLOR, terminal), kept in one palette; the plain palette is just another value.
 
 use owo_colors::Style;
+use std::fmt::{self, Display};
 use std::io::IsTerminal;
 
 /// Styles for every kind of text the renderers print.
@@ -63,11 +64,34 @@ impl Palette {
         Self::choose(no_color_flag, std::io::stderr().is_terminal())
     }
 
+    /// `text` in `style`, written straight into the output when displayed (no String built).
+    pub fn show<T: Display>(&self, style: Style, text: T) -> Painted<T> {
+        Painted {
+            style: self.enabled.then_some(style),
+            text,
+        }
+    }
+
     pub fn paint(&self, style: Style, text: &str) -> String {
         if self.enabled {
             format!("{}", style.style(text))
         } else {
             text.to_string()
+        }
+    }
+}
+
+/// Text with its style, applied when displayed; the plain palette displays the text untouched.
+pub struct Painted<T> {
+    style: Option<Style>,
+    text: T,
+}
+
+impl<T: Display> Display for Painted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.style {
+            Some(style) => Display::fmt(&style.style(&self.text), f),
+            None => Display::fmt(&self.text, f),
         }
     }
 }
@@ -84,5 +108,7 @@ mod tests {
         assert!(c.paint(c.bad, "x").contains('\u{1b}'));
         let forced_off = Palette::choose(true, true);
         assert_eq!(forced_off.paint(forced_off.dim, "y"), "y");
+        assert_eq!(p.show(p.bad, "x").to_string(), "x");
+        assert_eq!(c.show(c.bad, "x").to_string(), c.paint(c.bad, "x"));
     }
 }

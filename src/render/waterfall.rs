@@ -1,7 +1,9 @@
 //! The waterfall that ends `--explain`: per hop, where the time went, with curl's -w names.
 
-use crate::render::fmt::us;
+use crate::render::explain::rule;
+use crate::render::fmt::{StackText, Us};
 use crate::render::palette::Palette;
+use std::fmt::Write as _;
 
 /// Per-hop times for the waterfall (µs since start).
 #[derive(Clone, Debug, Default)]
@@ -22,16 +24,20 @@ pub struct HopTimes {
 /// Bar width in characters.
 const WIDTH: u64 = 32;
 
-/// The waterfall's lines: one block of six rows per hop, bars scaled to `total`.
-pub fn render(hops: &[HopTimes], total: u64, p: &Palette) -> Vec<String> {
-    let mut lines = vec![
-        String::new(),
-        p.paint(p.heading, &format!("── Waterfall {}", "─".repeat(48))),
-    ];
+/// The waterfall, written straight into `out`: a heading, then per hop six rows with bars.
+pub fn write(
+    out: &mut impl std::io::Write,
+    hops: &[HopTimes],
+    total: u64,
+    p: &Palette,
+) -> std::io::Result<()> {
+    writeln!(out)?;
+    let head = rule(format_args!("── Waterfall "), 61);
+    writeln!(out, "{}", p.show(p.heading, head.as_str()))?;
     let scale = |t: u64| (t * WIDTH).checked_div(total).unwrap_or(0).min(WIDTH);
     for (i, h) in hops.iter().enumerate() {
         if hops.len() > 1 {
-            lines.push(format!("   hop {}: {}", i + 1, h.url));
+            writeln!(out, "   hop {}: {}", i + 1, h.url)?;
         }
         let end = h.end.unwrap_or(total);
         let resolved = h.resolved.unwrap_or(end);
@@ -57,22 +63,32 @@ pub fn render(hops: &[HopTimes], total: u64, p: &Palette) -> Vec<String> {
             let from = from.min(to);
             let a = scale(from);
             let b = scale(to).max(a + u64::from(to > from));
-            let bar = format!(
-                "{}{}{}",
-                " ".repeat(a as usize),
-                "█".repeat((b - a) as usize),
-                " ".repeat((WIDTH - b.min(WIDTH)) as usize)
-            );
-            lines.push(format!(
+            let mut bar = StackText::<{ 3 * WIDTH as usize + 8 }>::new();
+            for col in 0..WIDTH {
+                let _ = bar.write_str(if (a..b).contains(&col) { "█" } else { " " });
+            }
+            writeln!(
+                out,
                 "   {name:<15}|{}| {:>12}  @ {:>12}  {}",
-                p.paint(p.ok, &bar),
-                us(to - from),
-                us(to),
-                p.paint(p.dim, curl)
-            ));
+                p.show(p.ok, bar.as_str()),
+                Us(to - from),
+                Us(to),
+                p.show(p.dim, curl)
+            )?;
         }
     }
-    lines
+    Ok(())
+}
+
+/// [`write`] as lines, for tests.
+#[cfg(test)]
+pub fn render(hops: &[HopTimes], total: u64, p: &Palette) -> Vec<String> {
+    let mut out = Vec::new();
+    let _ = write(&mut out, hops, total, p);
+    String::from_utf8_lossy(&out)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]

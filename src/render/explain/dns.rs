@@ -3,7 +3,7 @@
 use super::Explain;
 use crate::event::AddressSource;
 use crate::event::Event;
-use crate::render::fmt::us;
+use crate::render::fmt::{Joined, Us};
 use std::io::Write;
 
 impl<W: Write> Explain<W> {
@@ -18,18 +18,18 @@ impl<W: Write> Explain<W> {
                 ..
             } => {
                 if *found {
-                    self.line(&format!("   {path}: hosts: {}", sources.join(" ")));
+                    self.linef(format_args!("   {path}: hosts: {}", Joined(sources, " ")));
                 } else {
-                    self.line(&format!(
+                    self.linef(format_args!(
                         "   {path}: not found; glibc's default order applies: {}",
-                        sources.join(" ")
+                        Joined(sources, " ")
                     ));
                 }
-                self.note(&format!("wtcurl consults: {}", consulted.join(", ")));
+                self.note(format_args!("wtcurl consults: {}", Joined(consulted, ", ")));
                 if !not_consulted.is_empty() {
-                    self.note(&format!(
+                    self.note(format_args!(
                         "not consulted by wtcurl (glibc would ask these modules): {}",
-                        not_consulted.join(", ")
+                        Joined(not_consulted, ", ")
                     ));
                 }
             }
@@ -40,11 +40,15 @@ impl<W: Write> Explain<W> {
                 line,
                 ..
             } => match (addresses.is_empty(), line) {
-                (true, _) => self.line(&format!("   {path}: no entry for {name}")),
-                (false, Some(l)) => {
-                    self.line(&format!("   {path}:{l}: {name} → {}", join_ips(addresses)))
-                }
-                (false, None) => self.line(&format!("   {path}: {name} → {}", join_ips(addresses))),
+                (true, _) => self.linef(format_args!("   {path}: no entry for {name}")),
+                (false, Some(l)) => self.linef(format_args!(
+                    "   {path}:{l}: {name} → {}",
+                    Joined(addresses, ", ")
+                )),
+                (false, None) => self.linef(format_args!(
+                    "   {path}: {name} → {}",
+                    Joined(addresses, ", ")
+                )),
             },
             Event::ResolvConf {
                 path,
@@ -58,24 +62,23 @@ impl<W: Write> Explain<W> {
                 overridden_by,
                 ..
             } => {
-                let ns: Vec<String> = nameservers.iter().map(|s| s.to_string()).collect();
                 let state = if *found {
                     ""
                 } else {
                     " (not found: glibc defaults)"
                 };
-                self.line(&format!("   {path}{state}: nameservers {}", ns.join(", ")));
-                let search = if search.is_empty() {
-                    "none".to_string()
-                } else {
-                    search.join(" ")
-                };
-                self.note(&format!(
+                self.linef(format_args!(
+                    "   {path}{state}: nameservers {}",
+                    Joined(nameservers, ", ")
+                ));
+                let none: &[String] = &["none".to_string()];
+                let search = Joined(if search.is_empty() { none } else { search }, " ");
+                self.note(format_args!(
                     "search {search}; ndots {ndots}; timeout {timeout_s} s; attempts {attempts}{}",
                     if *rotate { "; rotate" } else { "" }
                 ));
                 if let Some(by) = overridden_by {
-                    self.note(&format!("the nameservers are replaced by {by}"));
+                    self.note(format_args!("the nameservers are replaced by {by}"));
                 }
             }
             Event::DnsQuery {
@@ -89,8 +92,8 @@ impl<W: Write> Explain<W> {
                 attempt,
                 ..
             } => {
-                let t = self.p.paint(self.p.wire_out, "→ query ");
-                self.line(&format!(
+                let t = self.p.show(self.p.wire_out, "→ query ");
+                self.linef(format_args!(
                     "   {t} id 0x{id:04x}  {qtype} {qname}  flags [{flags}]  {size} bytes to {server} over {transport} (try {attempt})"
                 ));
             }
@@ -106,25 +109,25 @@ impl<W: Write> Explain<W> {
                 elapsed_us,
                 ..
             } => {
-                let t = self.p.paint(self.p.wire_in, "← answer");
-                self.line(&format!(
+                let t = self.p.show(self.p.wire_in, "← answer");
+                self.linef(format_args!(
                     "   {t} id 0x{id:04x}  {qtype} {rcode}  flags [{flags}]  {size} bytes over {transport}, {} after the query",
-                    us(*elapsed_us)
+                    Us(*elapsed_us)
                 ));
                 for r in records {
-                    self.line(&format!(
+                    self.linef(format_args!(
                         "              {}  TTL {}  {}  {}",
                         r.name, r.ttl, r.rtype, r.data
                     ));
                 }
                 if cname_chain.len() > 1 {
-                    self.note(&format!("CNAME chain: {}", cname_chain.join(" → ")));
+                    self.note(format_args!("CNAME chain: {}", Joined(cname_chain, " → ")));
                 }
             }
             Event::DnsIgnored { server, reason, .. } => {
                 self.say(
                     self.p.bad,
-                    &format!("ignored a message from {server}: {reason}"),
+                    format_args!("ignored a message from {server}: {reason}"),
                 );
             }
             Event::Resolved {
@@ -145,10 +148,12 @@ impl<W: Write> Explain<W> {
                     AddressSource::Hosts => "the hosts file",
                     AddressSource::Dns => "DNS",
                 };
-                let ok = self
-                    .p
-                    .paint(self.p.ok, &format!("= {host} → {}", join_ips(addresses)));
-                self.line(&format!("   {ok}  (from {from}) in {}", us(*elapsed_us)));
+                let p = self.p;
+                self.linef(format_args!(
+                    "   {}  (from {from}) in {}",
+                    p.show(p.ok, format_args!("= {host} → {}", Joined(addresses, ", "))),
+                    Us(*elapsed_us)
+                ));
                 if addresses.iter().any(|a| a.is_ipv6()) && addresses.iter().any(|a| a.is_ipv4()) {
                     self.note("both families: like curl, IPv6 goes first, and IPv4 starts in parallel if IPv6 has not connected within 200 ms (Happy Eyeballs)");
                 }
@@ -156,11 +161,4 @@ impl<W: Write> Explain<W> {
             _ => {}
         }
     }
-}
-
-fn join_ips(a: &[std::net::IpAddr]) -> String {
-    a.iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }

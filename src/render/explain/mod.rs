@@ -2,9 +2,10 @@
 
 use crate::error::Phase;
 use crate::event::{Event, Observer};
-use crate::render::fmt::{escape_line, syscall_line, thousands, us};
-use crate::render::palette::Palette;
+use crate::render::fmt::{Escaped, Maybe, StackText, SyscallLine, Thousands, Us};
+use crate::render::palette::{Painted, Palette};
 use crate::render::waterfall::{self, HopTimes};
+use std::fmt;
 use std::io::Write;
 
 mod dns;
@@ -106,25 +107,25 @@ impl<W: Write> Explain<W> {
         let _ = self.out.write_all(b"\n");
     }
 
-    /// One indented line in a style.
-    fn say(&mut self, style: owo_colors::Style, text: &str) {
-        let t = self.p.paint(style, text);
-        self.line(&format!("   {t}"));
+    /// One line formatted straight into the output, with no String in between.
+    fn linef(&mut self, text: fmt::Arguments<'_>) {
+        let _ = self.out.write_fmt(text);
+        let _ = self.out.write_all(b"\n");
     }
 
-    fn note(&mut self, text: &str) {
+    /// One indented line in a style.
+    fn say<T: fmt::Display>(&mut self, style: owo_colors::Style, text: T) {
+        let t = self.p.show(style, text);
+        let _ = writeln!(self.out, "   {t}");
+    }
+
+    fn note<T: fmt::Display>(&mut self, text: T) {
         self.say(self.p.note, text);
     }
 
-    fn stamp(&self, at: u64, dur: Option<u64>) -> String {
-        use std::fmt::Write as _;
-        let mut text = String::with_capacity(32);
-        let _ = write!(text, "@ {:>11}", us(at));
-        if let Some(d) = dur {
-            let d = format!("(+{})", us(d));
-            let _ = write!(text, " {d:>13}");
-        }
-        self.p.paint(self.p.dim, &text)
+    /// `@ time (+duration)`, dimmed: when a step ended and how long it took.
+    fn stamp(&self, at: u64, dur: Option<u64>) -> Painted<Stamp> {
+        self.p.show(self.p.dim, Stamp { at, dur })
     }
 
     fn hop_mut(&mut self) -> Option<&mut HopTimes> {
@@ -135,11 +136,13 @@ impl<W: Write> Explain<W> {
         if self.hidden_syscalls > 0 {
             let n = self.hidden_syscalls;
             self.hidden_syscalls = 0;
-            let t = format!(
-                "… {} more poll/recvfrom calls not listed (--trace-json has every one)",
-                thousands(n)
+            self.say(
+                self.p.dim,
+                format_args!(
+                    "… {} more poll/recvfrom calls not listed (--trace-json has every one)",
+                    Thousands(n)
+                ),
             );
-            self.say(self.p.dim, &t);
         }
     }
 
@@ -147,13 +150,15 @@ impl<W: Write> Explain<W> {
     fn end_phase(&mut self, at: u64) {
         if let Some((start, phase)) = self.phase_start.take() {
             let name = title(phase).split(':').next().unwrap_or_default();
-            let t = format!(
-                "{name} took {} (@ {} → @ {})",
-                us(at.saturating_sub(start)),
-                us(start),
-                us(at)
+            self.say(
+                self.p.dim,
+                format_args!(
+                    "{name} took {} (@ {} → @ {})",
+                    Us(at.saturating_sub(start)),
+                    Us(start),
+                    Us(at)
+                ),
             );
-            self.say(self.p.dim, &t);
         }
     }
 
@@ -168,11 +173,11 @@ impl<W: Write> Explain<W> {
             });
             if hop > 0 {
                 self.line("");
-                let h = self.p.paint(
+                let h = self.p.show(
                     self.p.heading,
-                    &format!("════ hop {} (redirect {hop}) ════", hop + 1),
+                    format!("════ hop {} (redirect {hop}) ════", hop + 1),
                 );
-                self.line(&h);
+                self.linef(format_args!("{h}"));
             }
         }
         if phase == Phase::Request
@@ -182,20 +187,16 @@ impl<W: Write> Explain<W> {
         }
         self.hop = hop;
         self.step += 1;
-        let head = format!("── {}. {} ", self.step, title(phase));
-        let pad = 60usize.saturating_sub(head.chars().count());
-        let head = format!("{head}{}", "─".repeat(pad));
-        let head = self.p.paint(self.p.heading, &head);
+        let head = rule(format_args!("── {}. {} ", self.step, title(phase)), 60);
+        let head = self.p.show(self.p.heading, head.as_str());
         let stamp = self.stamp(at, None);
         self.line("");
-        self.line(&format!("{head} {stamp}"));
-        self.note(&format!("why: {}", why(phase)));
+        self.linef(format_args!("{head} {stamp}"));
+        self.note(format_args!("why: {}", why(phase)));
     }
 
     fn waterfall(&mut self, total: u64) {
-        for line in waterfall::render(&self.hops, total, &self.p) {
-            self.line(&line);
-        }
+        let _ = waterfall::write(&mut self.out, &self.hops, total, &self.p);
     }
 }
 
@@ -227,8 +228,8 @@ impl<W: Write> Explain<W> {
     fn render(&mut self, event: &Event) {
         match event {
             Event::TraceStart { pid, .. } => {
-                let h = self.p.paint(self.p.heading, "wtcurl --explain");
-                self.line(&format!("{h}: what happened, step by step (pid {pid})"));
+                let h = self.p.show(self.p.heading, "wtcurl --explain");
+                self.linef(format_args!("{h}: what happened, step by step (pid {pid})"));
                 self.note("every line is something wtcurl did or saw; @ is µs since start, (+) how long it took.");
             }
             Event::Phase { at_us, hop, phase } => self.phase(*at_us, *hop, *phase),
@@ -248,20 +249,20 @@ impl<W: Write> Explain<W> {
                 warnings,
                 ..
             } => {
-                self.line(&format!(
+                self.linef(format_args!(
                     "   {origin}: circuit {state}, {failures_in_window} failure(s) in the last {} s (opens above {threshold})",
                     *window_ms as f64 / 1000.0
                 ));
                 if let Some(f) = state_file {
-                    self.note(&format!("state shared through {f} (locked with flock)"));
+                    self.note(format_args!("state shared through {f} (locked with flock)"));
                 }
                 for w in warnings {
-                    self.say(self.p.bad, &format!("state file: {w}"));
+                    self.say(self.p.bad, format_args!("state file: {w}"));
                 }
                 match (decision.as_str(), retry_in_ms) {
                     ("rejected", Some(ms)) => self.say(
                         self.p.bad,
-                        &format!("✗ rejected without touching the network; a probe is allowed in {ms} ms"),
+                        format_args!("✗ rejected without touching the network; a probe is allowed in {ms} ms"),
                     ),
                     ("probe", _) => self.line("   allowed as a probe: half-open lets a limited number of trial requests through"),
                     _ => self.line("   allowed"),
@@ -275,9 +276,9 @@ impl<W: Write> Explain<W> {
                 transition,
                 ..
             } => {
-                self.line(&format!("   breaker for {origin}: this run counts as {outcome} ({reason}); circuit now {state_after}"));
+                self.linef(format_args!("   breaker for {origin}: this run counts as {outcome} ({reason}); circuit now {state_after}"));
                 if let Some(t) = transition {
-                    self.say(self.p.heading, &format!("circuit {t}"));
+                    self.say(self.p.heading, format_args!("circuit {t}"));
                 }
             }
             Event::Url {
@@ -295,22 +296,24 @@ impl<W: Write> Explain<W> {
                 if let Some(h) = self.hop_mut() {
                     h.url = url.clone();
                 }
-                self.line(&format!("   {input:?} → {url}"));
+                self.linef(format_args!("   {input:?} → {url}"));
                 if *scheme_inferred {
                     self.note("no scheme given: like curl, wtcurl assumes http://");
                 }
                 if *port_inferred {
-                    self.note(&format!("no port given: {port} is the scheme's default"));
+                    self.note(format_args!(
+                        "no port given: {port} is the scheme's default"
+                    ));
                 }
                 if host != host_ascii {
-                    self.note(&format!("{host} is an internationalised name; DNS and the Host header use its punycode form {host_ascii}"));
+                    self.note(format_args!("{host} is an internationalised name; DNS and the Host header use its punycode form {host_ascii}"));
                 }
                 if let Some(u) = basic_auth_user {
-                    self.note(&format!(
+                    self.note(format_args!(
                         "credentials for user {u:?} become an Authorization: Basic header"
                     ));
                 }
-                self.line(&format!(
+                self.linef(format_args!(
                     "   request target {target:?}, host {host_ascii}, port {port}"
                 ));
             }
@@ -323,22 +326,10 @@ impl<W: Write> Explain<W> {
                     }
                 }
                 let stamp = self.stamp(s.end_us, Some(s.end_us.saturating_sub(s.start_us)));
-                let call = syscall_line(s);
-                let _ = self.out.write_all(b"   ");
-                let _ = self.out.write_all(stamp.as_bytes());
-                let _ = self.out.write_all(b"  ");
-                if self.p.enabled {
-                    let style = if s.errno.is_some() && s.errno.as_deref() != Some("EINPROGRESS") {
-                        self.p.bad
-                    } else {
-                        self.p.syscall
-                    };
-                    let painted = self.p.paint(style, &call);
-                    let _ = self.out.write_all(painted.as_bytes());
-                } else {
-                    let _ = self.out.write_all(call.as_bytes());
-                }
-                let _ = self.out.write_all(b"\n");
+                let failed = s.errno.is_some() && s.errno.as_deref() != Some("EINPROGRESS");
+                let style = if failed { self.p.bad } else { self.p.syscall };
+                let call = self.p.show(style, SyscallLine(s));
+                let _ = writeln!(self.out, "   {stamp}  {call}");
             }
             Event::Nsswitch { .. }
             | Event::HostsLookup { .. }
@@ -348,7 +339,7 @@ impl<W: Write> Explain<W> {
             | Event::DnsIgnored { .. }
             | Event::Resolved { .. } => self.dns(event),
             Event::ConnectAttempt { fd, addr, .. } => {
-                self.line(&format!("   trying {addr} on fd {fd}"));
+                self.linef(format_args!("   trying {addr} on fd {fd}"));
             }
             Event::ConnectResult {
                 at_us,
@@ -363,21 +354,22 @@ impl<W: Write> Explain<W> {
                     if let Some(h) = self.hop_mut() {
                         h.connected = Some(*at_us);
                     }
-                    let local = local.map(|l| l.to_string()).unwrap_or_default();
-                    let t = self
-                        .p
-                        .paint(self.p.ok, &format!("= connected to {addr} from {local}"));
-                    self.line(&format!(
-                        "   {t} on fd {fd} in {} (the SYN, SYN-ACK, ACK round trip)",
-                        us(*elapsed_us)
+                    let p = self.p;
+                    self.linef(format_args!(
+                        "   {} on fd {fd} in {} (the SYN, SYN-ACK, ACK round trip)",
+                        p.show(
+                            p.ok,
+                            format_args!("= connected to {addr} from {}", Maybe(local))
+                        ),
+                        Us(*elapsed_us)
                     ));
                     self.note("the local port is the ephemeral port the kernel picked (getsockname shows it)");
                 } else {
-                    let t = self.p.paint(
+                    let t = self.p.show(
                         self.p.bad,
-                        &format!("✗ {addr}: {}", error.clone().unwrap_or_default()),
+                        format!("✗ {addr}: {}", error.clone().unwrap_or_default()),
                     );
-                    self.line(&format!("   {t} after {}", us(*elapsed_us)));
+                    self.linef(format_args!("   {t} after {}", Us(*elapsed_us)));
                 }
             }
             Event::TcpInfo { when, info, .. } => {
@@ -386,19 +378,22 @@ impl<W: Write> Explain<W> {
                 } else {
                     "after connect"
                 };
-                self.line(&format!("   TCP state {w}: {}", tcp_state_name(info.state)));
-                self.line(&format!(
+                self.linef(format_args!(
+                    "   TCP state {w}: {}",
+                    tcp_state_name(info.state)
+                ));
+                self.linef(format_args!(
                     "   TCP_INFO {w}: rtt {} (var {}), mss send {} / recv {}, cwnd {} segments, retransmits {}, segments out {} in {}, bytes acked {} received {}",
-                    us(u64::from(info.rtt_us)),
-                    us(u64::from(info.rttvar_us)),
+                    Us(u64::from(info.rtt_us)),
+                    Us(u64::from(info.rttvar_us)),
                     info.snd_mss,
                     info.rcv_mss,
                     info.snd_cwnd,
                     info.total_retrans,
                     info.segs_out,
                     info.segs_in,
-                    thousands(info.bytes_acked),
-                    thousands(info.bytes_received)
+                    Thousands(info.bytes_acked),
+                    Thousands(info.bytes_received)
                 ));
             }
             Event::TlsStart { .. }
@@ -419,14 +414,14 @@ impl<W: Write> Explain<W> {
                     h.request_written = Some(*at_us);
                 }
                 for l in head.lines() {
-                    self.say(self.p.wire_out, &format!("> {l}"));
+                    self.say(self.p.wire_out, format_args!("> {l}"));
                 }
                 let body = if *body_bytes > 0 {
                     format!(" + {body_bytes} bytes of body")
                 } else {
                     String::new()
                 };
-                self.line(&format!(
+                self.linef(format_args!(
                     "   request written: {head_bytes} bytes of head{body}"
                 ));
                 let http = head_bytes + body_bytes;
@@ -436,10 +431,10 @@ impl<W: Write> Explain<W> {
                     } else {
                         "per record a 5-byte header plus the cipher's nonce, tag or MAC"
                     };
-                    self.note(&format!(
-                        "inside TLS: {http} bytes of HTTP left as {} bytes of TLS records (+{}: {why})",
-                        self.request_record_bytes,
-                        self.request_record_bytes - http
+                    let records = self.request_record_bytes;
+                    self.note(format_args!(
+                        "inside TLS: {http} bytes of HTTP left as {records} bytes of TLS records (+{}: {why})",
+                        records - http
                     ));
                 }
             }
@@ -453,10 +448,10 @@ impl<W: Write> Explain<W> {
                     .and_then(|h| h.request_written)
                     .map(|w| at_us.saturating_sub(w))
                     .unwrap_or(0);
-                self.line(&format!("   first response byte {} after the request was written (the server's think time plus one round trip)", us(since)));
+                self.linef(format_args!("   first response byte {} after the request was written (the server's think time plus one round trip)", Us(since)));
             }
             Event::Interim { status, reason, .. } => {
-                self.line(&format!(
+                self.linef(format_args!(
                     "   < interim response {status} {reason}: skipped, the final response follows"
                 ));
             }
@@ -471,14 +466,15 @@ impl<W: Write> Explain<W> {
                 ..
             } => {
                 self.last_status = Some(*status);
-                let t = self
-                    .p
-                    .paint(self.p.wire_in, &format!("< {version} {status} {reason}"));
-                self.line(&format!("   {t}"));
+                let p = self.p;
+                self.linef(format_args!(
+                    "   {}",
+                    p.show(p.wire_in, format_args!("< {version} {status} {reason}"))
+                ));
                 for (k, v) in headers {
                     self.say(
                         self.p.wire_in,
-                        &format!("< {k}: {}", escape_line(v.as_bytes(), 120)),
+                        format_args!("< {k}: {}", Escaped(v.as_bytes(), 120)),
                     );
                 }
                 let how = match (framing.as_str(), content_length) {
@@ -493,7 +489,7 @@ impl<W: Write> Explain<W> {
                     }
                     _ => "no body for this response (HEAD, 1xx, 204 or 304)".into(),
                 };
-                self.line(&format!("   head: {head_bytes} bytes; body: {how}"));
+                self.linef(format_args!("   head: {head_bytes} bytes; body: {how}"));
                 self.in_body = true;
                 self.body_syscalls = 0;
             }
@@ -512,13 +508,13 @@ impl<W: Write> Explain<W> {
                 } else {
                     String::new()
                 };
-                self.line(&format!(
+                self.linef(format_args!(
                     "   body: {} bytes delivered from {} bytes on the wire{chunks}; {recv_calls} recvfrom calls for this response",
-                    thousands(*body_bytes),
-                    thousands(*wire_bytes)
+                    Thousands(*body_bytes),
+                    Thousands(*wire_bytes)
                 ));
                 for (k, v) in trailers {
-                    self.line(&format!("   trailer {k}: {v}"));
+                    self.linef(format_args!("   trailer {k}: {v}"));
                 }
             }
             Event::Redirect {
@@ -530,9 +526,9 @@ impl<W: Write> Explain<W> {
                 ..
             } => {
                 if *followed {
-                    self.line(&format!("   {status} redirect: Location {location:?} → {to}; -L follows it with {method}"));
+                    self.linef(format_args!("   {status} redirect: Location {location:?} → {to}; -L follows it with {method}"));
                 } else {
-                    self.line(&format!("   {status} redirect to {to}"));
+                    self.linef(format_args!("   {status} redirect to {to}"));
                     self.note("curl does not follow redirects without -L, and neither does wtcurl: the 3xx response is the result");
                 }
             }
@@ -547,10 +543,10 @@ impl<W: Write> Explain<W> {
                     h.end = Some(*at_us);
                 }
                 if first_fin == "server" {
-                    self.line(&format!("   fd {fd} closed; the server had already closed its side (recvfrom returned 0, or the kernel was in CLOSE_WAIT): its FIN came first"));
+                    self.linef(format_args!("   fd {fd} closed; the server had already closed its side (recvfrom returned 0, or the kernel was in CLOSE_WAIT): its FIN came first"));
                     self.note("inferred from TCP's rules: the server, which closed first, holds TIME_WAIT; wtcurl's close answers with its own FIN");
                 } else {
-                    self.line(&format!(
+                    self.linef(format_args!(
                         "   fd {fd} closed by wtcurl while the connection was still open"
                     ));
                     self.note("inferred from TCP's rules: wtcurl's FIN goes first, so this host holds TIME_WAIT (60 s on Linux)");
@@ -566,25 +562,25 @@ impl<W: Write> Explain<W> {
             } => {
                 self.flush_hidden();
                 self.end_phase(event.at_us());
-                let t = self.p.paint(
+                let t = self.p.show(
                     self.p.bad,
-                    &format!(
+                    format!(
                         "✗ failed in {} [{}]: {message}",
                         phase.as_str(),
                         label.as_str()
                     ),
                 );
                 self.line("");
-                self.line(&format!("   {t}"));
+                self.linef(format_args!("   {t}"));
                 if let Some(h) = hint {
-                    self.note(&format!("hint: {h}"));
+                    self.note(format_args!("hint: {h}"));
                 }
                 let whose = if label.curl_name().starts_with("none") {
                     "wtcurl's own code: curl has no such failure"
                 } else {
                     "curl's code for this failure"
                 };
-                self.line(&format!("   exit code {exit_code} ({whose})"));
+                self.linef(format_args!("   exit code {exit_code} ({whose})"));
             }
             Event::Done { at_us, exit_code } => {
                 self.end_phase(*at_us);
@@ -598,13 +594,44 @@ impl<W: Write> Explain<W> {
                     .last_status
                     .map(|s| format!("HTTP {s}, "))
                     .unwrap_or_default();
-                self.line(&format!(
+                self.linef(format_args!(
                     "   total {}: {status}exit {exit_code}",
-                    us(*at_us)
+                    Us(*at_us)
                 ));
                 let _ = self.out.flush();
             }
         }
+    }
+}
+
+/// A heading padded with `─` to `width` characters.
+pub(crate) fn rule(head: fmt::Arguments<'_>, width: usize) -> StackText<256> {
+    use fmt::Write as _;
+    let mut t = StackText::<256>::new();
+    let _ = t.write_fmt(head);
+    for _ in t.as_str().chars().count()..width {
+        if t.write_str("─").is_err() {
+            break;
+        }
+    }
+    t
+}
+
+/// `@ time` right-aligned, then `(+duration)` right-aligned, as every timed line starts.
+pub(crate) struct Stamp {
+    at: u64,
+    dur: Option<u64>,
+}
+
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "@ {:>11}", Us(self.at))?;
+        if let Some(d) = self.dur {
+            let mut plus = StackText::<40>::new();
+            fmt::Write::write_fmt(&mut plus, format_args!("(+{})", Us(d)))?;
+            write!(f, " {:>13}", plus.as_str())?;
+        }
+        Ok(())
     }
 }
 

@@ -1,30 +1,30 @@
 //! Phase 0 of `--explain`: the process, observed from /proc, with the shell's part inferred.
 
 use super::Explain;
-use crate::render::fmt::us;
+use crate::render::fmt::Us;
 use std::io::Write;
 
 impl<W: Write> Explain<W> {
     /// Phase 0: how wtcurl came to be running. Observed facts from /proc; the shell's part inferred.
     pub(super) fn process(&mut self, at: u64, v: &crate::process::ProcessView) {
         let head = format!("── 0. Process {}", "─".repeat(46));
-        let head = self.p.paint(self.p.heading, &head);
+        let head = self.p.show(self.p.heading, &head);
         let stamp = self.stamp(at, None);
         self.line("");
-        self.line(&format!("{head} {stamp}"));
+        self.linef(format_args!("{head} {stamp}"));
         self.note("why: before any network, the shell had to start wtcurl; this is what the kernel shows of that.");
         let parent = if v.parent.is_empty() {
             "?".to_string()
         } else {
             v.parent.clone()
         };
-        self.line(&format!(
+        self.linef(format_args!(
             "   pid {}, parent pid {} ({parent}); executable {}",
             v.pid, v.ppid, v.exe
         ));
-        self.line(&format!("   argv: {:?}", v.argv));
+        self.linef(format_args!("   argv: {:?}", v.argv));
         match &v.path_entry {
-            Some((i, dir)) => self.line(&format!(
+            Some((i, dir)) => self.linef(format_args!(
                 "   PATH lookup: {} is in entry {i} of PATH, {dir}",
                 v.argv.first().map_or("", String::as_str)
             )),
@@ -36,7 +36,7 @@ impl<W: Write> Explain<W> {
                 .iter()
                 .map(|p| p.rsplit('/').next().unwrap_or(p))
                 .collect();
-            self.line(&format!(
+            self.linef(format_args!(
                 "   dynamic loader {l} mapped {} shared libraries: {}",
                 names.len(),
                 names.join(", ")
@@ -45,22 +45,22 @@ impl<W: Write> Explain<W> {
             self.line("   no dynamic loader mapped: a static executable");
         }
         if let Some(us_) = v.start_to_main_us {
-            self.line(&format!(
+            self.linef(format_args!(
                 "   from process start to main: about {} (the kernel's start time has {} resolution)",
-                us(us_),
-                us(v.start_resolution_us)
+                Us(us_),
+                Us(v.start_resolution_us)
             ));
         }
         let shells = [
             "bash", "sh", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "busybox",
         ];
         if shells.contains(&parent.as_str()) {
-            self.note(&format!(
+            self.note(format_args!(
                 "inferred, not observed: {parent} read the line, parsed it, found the program, fork()ed (clone) and the child execve()d {}; {parent} now waits in wait4() for the exit status",
                 v.exe
             ));
         } else {
-            self.note(&format!(
+            self.note(format_args!(
                 "inferred, not observed: the parent, {parent}, is not a shell; it fork()ed (clone) and the child execve()d {}; {parent} collects the exit status with wait4() or waitpid()",
                 v.exe
             ));

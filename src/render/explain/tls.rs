@@ -3,7 +3,7 @@
 use super::Explain;
 use crate::error::Phase;
 use crate::event::Event;
-use crate::render::fmt::us;
+use crate::render::fmt::Us;
 use std::io::Write;
 
 impl<W: Write> Explain<W> {
@@ -19,9 +19,9 @@ impl<W: Write> Explain<W> {
             } => {
                 if let Some((start, _)) = self.phase_start {
                     // Like curl's time_appconnect, the TLS phase includes reading the trust store.
-                    self.note(&format!(
+                    self.note(format_args!(
                         "setting up rustls (versions, trust store) took {} before the first byte of TLS",
-                        us(at_us.saturating_sub(start))
+                        Us(at_us.saturating_sub(start))
                     ));
                 }
                 let sni = server_name
@@ -29,12 +29,12 @@ impl<W: Write> Explain<W> {
                     .map_or("no SNI (the host is an IP address)".to_string(), |n| {
                         format!("SNI {n}")
                     });
-                self.line(&format!(
+                self.linef(format_args!(
                     "   TLS on fd {fd}: {sni}; offering {}; ALPN {}",
                     versions.join(", "),
                     alpn_offered.join(", ")
                 ));
-                self.note(&format!(
+                self.note(format_args!(
                     "the server's certificate will be checked against: {trust}"
                 ));
             }
@@ -62,8 +62,8 @@ impl<W: Write> Explain<W> {
                 } else {
                     self.p.wire_in
                 };
-                let t = self.p.paint(style, &t);
-                self.line(&format!("   {t}"));
+                let t = self.p.show(style, &t);
+                self.linef(format_args!("   {t}"));
             }
             Event::TlsMessage {
                 direction,
@@ -82,11 +82,11 @@ impl<W: Write> Explain<W> {
                 } else {
                     self.p.wire_in
                 };
-                let t = self.p.paint(style, &t);
-                self.line(&format!("      {t}"));
+                let t = self.p.show(style, &t);
+                self.linef(format_args!("      {t}"));
                 if let serde_json::Value::Object(fields) = detail {
                     for (k, v) in fields {
-                        self.line(&format!("          {k}: {}", json_text(v)));
+                        self.linef(format_args!("          {k}: {}", json_text(v)));
                     }
                 }
             }
@@ -98,7 +98,7 @@ impl<W: Write> Explain<W> {
             } => {
                 self.say(
                     self.p.bad,
-                    &format!("alert {level} {description} ({direction})"),
+                    format_args!("alert {level} {description} ({direction})"),
                 );
             }
             Event::TlsCertificate {
@@ -114,16 +114,16 @@ impl<W: Write> Explain<W> {
                 sha256,
                 ..
             } => {
-                self.line(&format!("   certificate #{index}: {subject}"));
-                self.line(&format!("      issuer: {issuer}"));
+                self.linef(format_args!("   certificate #{index}: {subject}"));
+                self.linef(format_args!("      issuer: {issuer}"));
                 if !sans.is_empty() {
-                    self.line(&format!("      names (SAN): {}", sans.join(", ")));
+                    self.linef(format_args!("      names (SAN): {}", sans.join(", ")));
                 }
-                self.line(&format!(
+                self.linef(format_args!(
                     "      valid {not_before} → {not_after} ({days_left} days left)"
                 ));
-                self.line(&format!("      key {key}; signed with {signature}"));
-                self.line(&format!("      SHA-256 {sha256}"));
+                self.linef(format_args!("      key {key}; signed with {signature}"));
+                self.linef(format_args!("      SHA-256 {sha256}"));
             }
             Event::TlsVerified {
                 ok,
@@ -133,7 +133,7 @@ impl<W: Write> Explain<W> {
                 ..
             } => {
                 if *ok {
-                    let t = self.p.paint(self.p.ok, "✓ certificate verified");
+                    let t = self.p.show(self.p.ok, "✓ certificate verified");
                     let anchor = anchor
                         .as_deref()
                         .map(|a| format!("; chains to {a}"))
@@ -142,10 +142,10 @@ impl<W: Write> Explain<W> {
                         .as_deref()
                         .map(|n| format!("; {n} matches the host"))
                         .unwrap_or_default();
-                    self.line(&format!("   {t}{anchor}{name}"));
+                    self.linef(format_args!("   {t}{anchor}{name}"));
                 } else {
-                    let t = self.p.paint(self.p.bad, "✗ certificate not verified");
-                    self.line(&format!("   {t}"));
+                    let t = self.p.show(self.p.bad, "✗ certificate not verified");
+                    self.linef(format_args!("   {t}"));
                 }
                 if !detail.is_empty() {
                     self.note(detail);
@@ -171,11 +171,11 @@ impl<W: Write> Explain<W> {
                 let alpn = alpn
                     .as_deref()
                     .map_or("no ALPN".to_string(), |a| format!("ALPN {a}"));
-                let t = self.p.paint(
+                let t = self.p.show(
                     self.p.ok,
-                    &format!("= {version}, {cipher_suite}{kx}, {alpn}"),
+                    format!("= {version}, {cipher_suite}{kx}, {alpn}"),
                 );
-                self.line(&format!(
+                self.linef(format_args!(
                     "   {t}; {round_trips} round trip{}, {session_tickets} session ticket{}",
                     if *round_trips == 1 { "" } else { "s" },
                     if *session_tickets == 1 { "" } else { "s" }

@@ -23,7 +23,143 @@ pub struct SyscallRecord {
     pub errno: Option<String>,
     pub start_us: u64,
     pub end_us: u64,
-    pub args: serde_json::Value,
+    pub args: SyscallArgs,
+}
+
+/// A syscall's arguments, typed so that recording costs no maps or strings; serialized as the
+/// JSON object the trace documents (keys in alphabetical order, as before).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum SyscallArgs {
+    /// socket(2).
+    Socket {
+        domain: &'static str,
+        protocol: i32,
+        #[serde(rename = "type")]
+        kind: &'static str,
+    },
+    /// connect(2), getsockname(2), getpeername(2): the address (null when the kernel gave none).
+    Addr { addr: Option<SocketAddr> },
+    /// poll(2).
+    Poll { fds: Vec<PollArg>, timeout_ms: i64 },
+    /// getsockopt(2) SO_ERROR: the pending error and its errno name.
+    SoError {
+        level: &'static str,
+        optname: &'static str,
+        value: Option<i32>,
+        value_name: Option<String>,
+    },
+    /// getsockopt(2) of a structure (TCP_INFO): its length.
+    SockoptLen {
+        len: u32,
+        level: &'static str,
+        optname: &'static str,
+    },
+    /// sendto(2); `to` is null on a connected socket.
+    Sendto {
+        flags: &'static str,
+        len: usize,
+        to: Option<SocketAddr>,
+    },
+    /// recvfrom(2): the buffer size and, for UDP, the sender.
+    Recvfrom {
+        from: Option<SocketAddr>,
+        len: usize,
+    },
+    /// Anything else, as JSON.
+    Json(serde_json::Value),
+    /// No arguments beyond the fd (close).
+    Empty {},
+}
+
+#[cfg(test)]
+impl SyscallArgs {
+    /// Test fixtures written as the trace's JSON: the typed arguments of that shape (strings are
+    /// leaked, which is fine in a test), or `Json` for any other shape.
+    pub fn from_json(v: serde_json::Value) -> Self {
+        use serde_json::Value;
+        let text = |k: &str| -> &'static str {
+            v.get(k)
+                .and_then(Value::as_str)
+                .map_or("", |s| String::leak(s.to_string()))
+        };
+        let addr = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+        };
+        let num = |k: &str| v.get(k).and_then(Value::as_i64).unwrap_or(0);
+        let has = |k: &str| v.get(k).is_some();
+        if has("domain") {
+            SyscallArgs::Socket {
+                domain: text("domain"),
+                protocol: num("protocol") as i32,
+                kind: text("type"),
+            }
+        } else if has("fds") {
+            let fds = v["fds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| PollArg {
+                    events: p["events"]
+                        .as_str()
+                        .map_or("", |s| String::leak(s.to_string())),
+                    fd: p["fd"].as_i64().unwrap_or(-1) as i32,
+                    revents: p["revents"].as_str().unwrap_or("").to_string(),
+                })
+                .collect();
+            SyscallArgs::Poll {
+                fds,
+                timeout_ms: num("timeout_ms"),
+            }
+        } else if text("optname") == "SO_ERROR" {
+            SyscallArgs::SoError {
+                level: text("level"),
+                optname: "SO_ERROR",
+                value: v.get("value").and_then(Value::as_i64).map(|n| n as i32),
+                value_name: v
+                    .get("value_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            }
+        } else if has("optname") {
+            SyscallArgs::SockoptLen {
+                len: num("len") as u32,
+                level: text("level"),
+                optname: text("optname"),
+            }
+        } else if has("flags") {
+            SyscallArgs::Sendto {
+                flags: text("flags"),
+                len: num("len") as usize,
+                to: addr("to"),
+            }
+        } else if has("len")
+            && v.as_object()
+                .is_some_and(|o| o.len() == 2 && o.contains_key("from"))
+        {
+            SyscallArgs::Recvfrom {
+                from: addr("from"),
+                len: num("len") as usize,
+            }
+        } else if has("addr") && v.as_object().is_some_and(|o| o.len() == 1) {
+            SyscallArgs::Addr { addr: addr("addr") }
+        } else if v.as_object().is_some_and(|o| o.is_empty()) {
+            SyscallArgs::Empty {}
+        } else {
+            SyscallArgs::Json(v)
+        }
+    }
+}
+
+/// One fd in a poll(2) call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PollArg {
+    pub events: &'static str,
+    pub fd: i32,
+    /// What happened, as `POLLIN|POLLHUP` (empty when nothing did).
+    pub revents: String,
 }
 
 /// One DNS resource record, decoded.
@@ -564,7 +700,9 @@ mod tests {
             errno: Some("EINPROGRESS".into()),
             start_us: 10,
             end_us: 12,
-            args: serde_json::json!({"addr": "127.0.0.1:80"}),
+            args: SyscallArgs::Addr {
+                addr: Some("127.0.0.1:80".parse().unwrap()),
+            },
         });
         assert_eq!(
             serde_json::to_string(&ev).unwrap(),

@@ -56,19 +56,23 @@ pub fn path_lookup(name: &str, path_var: &str, exe: &Path) -> Option<(usize, Str
 pub fn mapped_libraries(maps: &str) -> (Option<String>, Vec<String>) {
     let mut loader = None;
     let mut libs: Vec<String> = Vec::new();
+    let mut previous = "";
     for line in maps.lines() {
-        // The path is the last field and the only one with a '/'; only shared objects matter.
+        // Only shared objects matter; most lines are not one (cheap test first).
+        if !line.contains(".so") {
+            continue;
+        }
+        // The path is the last field and the only one with a '/'.
         let Some(slash) = line.find('/') else {
             continue;
         };
         let path = line[slash..].trim_end();
-        if !path.contains(".so") {
+        // A file is mapped several times in a row (one mapping per segment): look at it once.
+        if path == previous || !path.contains(".so") {
             continue;
         }
-        let name = Path::new(path)
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(path);
+        previous = path;
+        let name = path.rsplit('/').next().unwrap_or(path);
         if name.starts_with("ld-linux") || name.starts_with("ld-musl") || name.starts_with("ld64") {
             loader.get_or_insert_with(|| path.to_string());
         } else if !libs.iter().any(|l| l == path) {
@@ -76,6 +80,18 @@ pub fn mapped_libraries(maps: &str) -> (Option<String>, Vec<String>) {
         }
     }
     (loader, libs)
+}
+
+/// A whole /proc file (at most 1 MiB) in few reads. /proc files report size 0, so
+/// `fs::read_to_string` would stat the file and then start with 32-byte reads; reading into
+/// 8 KiB of spare capacity gets a typical maps or stat file in one read.
+fn read_proc(path: &str) -> String {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(8192);
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = file.take(1 << 20).read_to_end(&mut out);
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Reads everything now. Call it first thing in main, so start_to_main is close to true.
@@ -86,7 +102,7 @@ pub fn observe() -> ProcessView {
         .flatten()
         .unwrap_or(100)
         .max(1) as u64;
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let stat = read_proc("/proc/self/stat");
     let ppid = ppid_of(&stat).unwrap_or(0);
     let start_to_main_us = match (boot_now, start_ticks(&stat)) {
         (Some(now), Some(ticks)) => {
@@ -100,15 +116,11 @@ pub fn observe() -> ProcessView {
     let path_entry = argv
         .first()
         .and_then(|a0| path_lookup(a0, &std::env::var("PATH").unwrap_or_default(), &exe));
-    let (loader, libraries) =
-        mapped_libraries(&std::fs::read_to_string("/proc/self/maps").unwrap_or_default());
+    let (loader, libraries) = mapped_libraries(&read_proc("/proc/self/maps"));
     ProcessView {
         pid: std::process::id(),
         ppid,
-        parent: std::fs::read_to_string(format!("/proc/{ppid}/comm"))
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
+        parent: read_proc(&format!("/proc/{ppid}/comm")).trim().to_string(),
         exe: exe.display().to_string(),
         argv,
         path_entry,

@@ -4,11 +4,10 @@
 //! name strace would print, the fd, the arguments, the raw return value and errno. Sockets are always
 //! non-blocking and close-on-exec. [`Fd`] has no `Drop`: closing is an explicit, recorded call.
 
-use crate::event::{Event, SyscallRecord, TcpInfoView, Tracer};
+use crate::event::{Event, PollArg, SyscallArgs, SyscallRecord, TcpInfoView, Tracer};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{self, AddressFamily, MsgFlags, SockFlag, SockType, SockaddrStorage};
-use serde_json::json;
 use std::net::SocketAddr;
 use std::os::fd::{BorrowedFd, IntoRawFd, RawFd};
 
@@ -37,7 +36,7 @@ fn record(
     fd: Option<RawFd>,
     start_us: u64,
     result: Result<i64, Errno>,
-    args: impl FnOnce() -> serde_json::Value,
+    args: impl FnOnce() -> SyscallArgs,
 ) {
     let end_us = t.now_us();
     if !t.wants_syscalls() {
@@ -74,12 +73,18 @@ pub fn socket(t: &mut Tracer, for_addr: &SocketAddr, kind: Kind) -> Result<Fd, E
         None,
     )
     .map(|owned| owned.into_raw_fd());
-    let args = || {
-        json!({
-            "domain": if family == AddressFamily::Inet { "AF_INET" } else { "AF_INET6" },
-            "type": if kind == Kind::Stream { "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK" } else { "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK" },
-            "protocol": 0,
-        })
+    let args = || SyscallArgs::Socket {
+        domain: if family == AddressFamily::Inet {
+            "AF_INET"
+        } else {
+            "AF_INET6"
+        },
+        kind: if kind == Kind::Stream {
+            "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK"
+        } else {
+            "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK"
+        },
+        protocol: 0,
     };
     let fd = res.as_ref().ok().copied();
     record(t, "socket", fd, start, res.map(i64::from), args);
@@ -91,14 +96,9 @@ pub fn connect(t: &mut Tracer, fd: Fd, addr: &SocketAddr) -> Result<(), Errno> {
     let sa = SockaddrStorage::from(*addr);
     let start = t.now_us();
     let res = socket::connect(fd.0, &sa);
-    record(
-        t,
-        "connect",
-        Some(fd.0),
-        start,
-        res.map(|_| 0),
-        || json!({ "addr": addr.to_string() }),
-    );
+    record(t, "connect", Some(fd.0), start, res.map(|_| 0), || {
+        SyscallArgs::Addr { addr: Some(*addr) }
+    });
     res
 }
 
@@ -186,18 +186,23 @@ pub fn poll(
         None
     };
     let args = || {
-        let listed: Vec<serde_json::Value> = fds
+        let fds = fds
             .iter()
             .zip(&revents)
-            .map(|((fd, interest), r)| {
-                json!({
-                    "fd": fd.0,
-                    "events": if *interest == Interest::Readable { "POLLIN" } else { "POLLOUT" },
-                    "revents": flag_names(*r),
-                })
+            .map(|((fd, interest), r)| PollArg {
+                fd: fd.0,
+                events: if *interest == Interest::Readable {
+                    "POLLIN"
+                } else {
+                    "POLLOUT"
+                },
+                revents: flag_names(*r),
             })
             .collect();
-        json!({ "fds": listed, "timeout_ms": timeout_ms.map(i64::from).unwrap_or(-1) })
+        SyscallArgs::Poll {
+            fds,
+            timeout_ms: timeout_ms.map(i64::from).unwrap_or(-1),
+        }
     };
     record(t, "poll", fd, start, res.map(i64::from), args);
     res.map(|_| ready)
@@ -210,12 +215,13 @@ pub fn so_error(t: &mut Tracer, fd: Fd) -> Result<i32, Errno> {
     let start = t.now_us();
     let res = socket::getsockopt(&b, socket::sockopt::SocketError);
     let pending = res.as_ref().ok().copied();
-    let args = || {
-        json!({
-            "level": "SOL_SOCKET", "optname": "SO_ERROR",
-            "value": pending,
-            "value_name": pending.filter(|v| *v != 0).map(|v| format!("{:?}", Errno::from_raw(v))),
-        })
+    let args = || SyscallArgs::SoError {
+        level: "SOL_SOCKET",
+        optname: "SO_ERROR",
+        value: pending,
+        value_name: pending
+            .filter(|v| *v != 0)
+            .map(|v| format!("{:?}", Errno::from_raw(v))),
     };
     record(t, "getsockopt", Some(fd.0), start, res.map(|_| 0), args);
     res
@@ -234,14 +240,9 @@ pub fn getsockname(t: &mut Tracer, fd: Fd) -> Result<SocketAddr, Errno> {
     let start = t.now_us();
     let res = socket::getsockname::<SockaddrStorage>(fd.0).map(|s| to_socket_addr(&s));
     let addr = res.as_ref().ok().copied().flatten();
-    record(
-        t,
-        "getsockname",
-        Some(fd.0),
-        start,
-        res.map(|_| 0),
-        || json!({ "addr": addr.map(|a| a.to_string()) }),
-    );
+    record(t, "getsockname", Some(fd.0), start, res.map(|_| 0), || {
+        SyscallArgs::Addr { addr }
+    });
     res.and_then(|a| a.ok_or(Errno::EAFNOSUPPORT))
 }
 
@@ -250,14 +251,9 @@ pub fn getpeername(t: &mut Tracer, fd: Fd) -> Result<SocketAddr, Errno> {
     let start = t.now_us();
     let res = socket::getpeername::<SockaddrStorage>(fd.0).map(|s| to_socket_addr(&s));
     let addr = res.as_ref().ok().copied().flatten();
-    record(
-        t,
-        "getpeername",
-        Some(fd.0),
-        start,
-        res.map(|_| 0),
-        || json!({ "addr": addr.map(|a| a.to_string()) }),
-    );
+    record(t, "getpeername", Some(fd.0), start, res.map(|_| 0), || {
+        SyscallArgs::Addr { addr }
+    });
     res.and_then(|a| a.ok_or(Errno::EAFNOSUPPORT))
 }
 
@@ -299,7 +295,11 @@ pub fn tcp_info(t: &mut Tracer, fd: Fd) -> Result<TcpInfoView, Errno> {
         Some(fd.0),
         start,
         res.map(i64::from),
-        || json!({ "level": "SOL_TCP", "optname": "TCP_INFO", "len": len }),
+        || SyscallArgs::SockoptLen {
+            level: "SOL_TCP",
+            optname: "TCP_INFO",
+            len,
+        },
     );
     res.map(|_| view)
 }
@@ -311,12 +311,10 @@ pub fn sendto(t: &mut Tracer, fd: Fd, buf: &[u8], to: Option<&SocketAddr>) -> Re
         Some(addr) => socket::sendto(fd.0, buf, &SockaddrStorage::from(*addr), MsgFlags::empty()),
         None => socket::send(fd.0, buf, MsgFlags::MSG_NOSIGNAL),
     };
-    let args = || {
-        json!({
-            "len": buf.len(),
-            "flags": if to.is_some() { "0" } else { "MSG_NOSIGNAL" },
-            "to": to.map(|a| a.to_string()),
-        })
+    let args = || SyscallArgs::Sendto {
+        len: buf.len(),
+        flags: if to.is_some() { "0" } else { "MSG_NOSIGNAL" },
+        to: to.copied(),
     };
     record(t, "sendto", Some(fd.0), start, res.map(|n| n as i64), args);
     res
@@ -337,11 +335,11 @@ pub fn recvfrom(
     } else {
         socket::recv(fd.0, buf, MsgFlags::empty()).map(|n| (n, None))
     };
-    let from = res
-        .as_ref()
-        .ok()
-        .and_then(|(_, f)| f.map(|a| a.to_string()));
-    let args = || json!({ "len": buf.len(), "from": from });
+    let from = res.as_ref().ok().and_then(|(_, f)| *f);
+    let args = || SyscallArgs::Recvfrom {
+        len: buf.len(),
+        from,
+    };
     record(
         t,
         "recvfrom",
@@ -357,7 +355,9 @@ pub fn recvfrom(
 pub fn close(t: &mut Tracer, fd: Fd) -> Result<(), Errno> {
     let start = t.now_us();
     let res = nix::unistd::close(fd.0);
-    record(t, "close", Some(fd.0), start, res.map(|_| 0), || json!({}));
+    record(t, "close", Some(fd.0), start, res.map(|_| 0), || {
+        SyscallArgs::Empty {}
+    });
     res
 }
 

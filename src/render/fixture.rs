@@ -19,7 +19,7 @@ fn sys(
         errno: errno.map(str::to_string),
         start_us: t,
         end_us: t + 7,
-        args,
+        args: crate::event::SyscallArgs::from_json(args),
     })
 }
 

@@ -1,8 +1,8 @@
 //! Small text helpers shared by renderers: µs with separators, strace-like syscall lines.
 
-use crate::event::SyscallRecord;
-use serde_json::Value;
+use crate::event::{SyscallArgs, SyscallRecord};
 use std::fmt;
+use std::net::SocketAddr;
 
 /// Text built on the stack, for padding a formatted piece without allocating.
 pub struct StackText<const N: usize> {
@@ -107,121 +107,99 @@ pub fn secs(us: u64) -> String {
     format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
 }
 
-/// One argument as strace shows it: strings bare, null as NULL, anything else as JSON.
-fn put(f: &mut fmt::Formatter<'_>, v: Option<&Value>) -> fmt::Result {
-    match v {
-        Some(Value::String(s)) => f.write_str(s),
-        Some(Value::Null) | None => f.write_str("NULL"),
-        Some(Value::Number(n)) => fmt::Display::fmt(n, f),
-        Some(v) => fmt::Display::fmt(v, f),
-    }
-}
-
 /// One syscall as a short strace-like line: `connect(3, 127.0.0.1:80) = -1 EINPROGRESS`.
 pub struct SyscallLine<'a>(pub &'a SyscallRecord);
 
 impl fmt::Display for SyscallLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;
-        let a = &s.args;
         f.write_str(s.name)?;
         f.write_str("(")?;
-        if s.name != "socket" && s.name != "poll" {
-            if let Some(fd) = s.fd {
-                fmt::Display::fmt(&fd, f)?;
-            }
+        let mut sep = "";
+        if let Some(fd) = s.fd
+            && !matches!(
+                s.args,
+                SyscallArgs::Socket { .. } | SyscallArgs::Poll { .. }
+            )
+        {
+            fmt::Display::fmt(&fd, f)?;
+            sep = ", ";
         }
         // What strace prints after the result, in parentheses, if anything.
-        let mut detail: Option<(&str, &Value)> = None;
-        let mut revents = false;
-        match s.name {
-            "socket" => {
-                put(f, a.get("domain"))?;
-                f.write_str(", ")?;
-                put(f, a.get("type"))?;
-                f.write_str(", ")?;
-                put(f, a.get("protocol"))?;
+        let mut detail: Option<(&str, &SocketAddr)> = None;
+        match &s.args {
+            SyscallArgs::Socket {
+                domain,
+                protocol,
+                kind,
+            } => write!(f, "{domain}, {kind}, {protocol}")?,
+            SyscallArgs::Addr { addr } => {
+                if s.name == "connect" {
+                    f.write_str(sep)?;
+                    match addr {
+                        Some(a) => fmt::Display::fmt(a, f)?,
+                        None => f.write_str("NULL")?,
+                    }
+                } else {
+                    detail = addr.as_ref().map(|a| ("", a));
+                }
             }
-            "connect" => {
-                f.write_str(", ")?;
-                put(f, a.get("addr"))?;
-            }
-            "poll" => {
-                let fds = a.get("fds").and_then(Value::as_array);
+            SyscallArgs::Poll { fds, timeout_ms } => {
                 f.write_str("[")?;
-                for (i, p) in fds.into_iter().flatten().enumerate() {
-                    f.write_str(if i == 0 { "{fd=" } else { ", {fd=" })?;
-                    put(f, p.get("fd"))?;
-                    f.write_str(", events=")?;
-                    put(f, p.get("events"))?;
-                    f.write_str("}")?;
-                    revents |= p
-                        .get("revents")
-                        .and_then(Value::as_str)
-                        .is_some_and(|r| !r.is_empty());
+                for (i, p) in fds.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}{{fd={}, events={}}}", p.fd, p.events)?;
                 }
-                write!(f, "], {}, ", fds.map_or(0, Vec::len))?;
-                put(f, a.get("timeout_ms"))?;
+                write!(f, "], {}, {timeout_ms}", fds.len())?;
             }
-            "getsockopt" => {
-                f.write_str(", ")?;
-                put(f, a.get("level"))?;
-                f.write_str(", ")?;
-                put(f, a.get("optname"))?;
-                if let Some(Value::Number(n)) = a.get("value") {
-                    write!(f, ", [{n}]")?;
+            SyscallArgs::SoError {
+                level,
+                optname,
+                value,
+                ..
+            } => {
+                write!(f, "{sep}{level}, {optname}")?;
+                if let Some(v) = value {
+                    write!(f, ", [{v}]")?;
                 }
             }
-            "getsockname" | "getpeername" => {
-                detail = a.get("addr").filter(|v| v.is_string()).map(|v| ("", v));
+            SyscallArgs::SockoptLen { level, optname, .. } => {
+                write!(f, "{sep}{level}, {optname}")?;
             }
-            "sendto" => {
-                f.write_str(", <")?;
-                put(f, a.get("len"))?;
-                f.write_str(" bytes>, ")?;
-                put(f, a.get("flags"))?;
-                if let Some(to @ Value::String(_)) = a.get("to") {
-                    f.write_str(", to ")?;
-                    put(f, Some(to))?;
+            SyscallArgs::Sendto { flags, len, to } => {
+                write!(f, "{sep}<{len} bytes>, {flags}")?;
+                if let Some(to) = to {
+                    write!(f, ", to {to}")?;
                 }
             }
-            "recvfrom" => {
-                f.write_str(", <buffer of ")?;
-                put(f, a.get("len"))?;
-                f.write_str(" bytes>")?;
-                detail = a
-                    .get("from")
-                    .filter(|v| v.is_string())
-                    .map(|v| ("from ", v));
+            SyscallArgs::Recvfrom { from, len } => {
+                write!(f, "{sep}<buffer of {len} bytes>")?;
+                detail = from.as_ref().map(|a| ("from ", a));
             }
-            _ => {}
+            SyscallArgs::Json(v) => {
+                if !v.as_object().is_some_and(|o| o.is_empty()) {
+                    write!(f, "{sep}{v}")?;
+                }
+            }
+            SyscallArgs::Empty {} => {}
         }
         write!(f, ") = {}", s.ret)?;
         if let Some(e) = &s.errno {
             f.write_str(" ")?;
             f.write_str(e)?;
         }
-        if revents {
+        if let SyscallArgs::Poll { fds, .. } = &s.args
+            && fds.iter().any(|p| !p.revents.is_empty())
+        {
             f.write_str(" ([")?;
-            let fds = a.get("fds").and_then(Value::as_array).into_iter().flatten();
-            let ready = fds.filter(|p| {
-                p.get("revents")
-                    .and_then(Value::as_str)
-                    .is_some_and(|r| !r.is_empty())
-            });
+            let ready = fds.iter().filter(|p| !p.revents.is_empty());
             for (i, p) in ready.enumerate() {
-                f.write_str(if i == 0 { "{fd=" } else { ", {fd=" })?;
-                put(f, p.get("fd"))?;
-                f.write_str(", revents=")?;
-                put(f, p.get("revents"))?;
-                f.write_str("}")?;
+                let sep = if i == 0 { "" } else { ", " };
+                write!(f, "{sep}{{fd={}, revents={}}}", p.fd, p.revents)?;
             }
             f.write_str("])")?;
-        } else if let Some((label, d)) = detail {
-            f.write_str(" (")?;
-            f.write_str(label)?;
-            put(f, Some(d))?;
-            f.write_str(")")?;
+        } else if let Some((label, addr)) = detail {
+            write!(f, " ({label}{addr})")?;
         }
         Ok(())
     }
@@ -304,7 +282,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn rec(name: &'static str, ret: i64, errno: Option<&str>, args: Value) -> SyscallRecord {
+    fn rec(
+        name: &'static str,
+        ret: i64,
+        errno: Option<&str>,
+        args: serde_json::Value,
+    ) -> SyscallRecord {
         SyscallRecord {
             name,
             fd: Some(3),
@@ -312,7 +295,7 @@ mod tests {
             errno: errno.map(str::to_string),
             start_us: 0,
             end_us: 1,
-            args,
+            args: SyscallArgs::from_json(args),
         }
     }
 

@@ -81,10 +81,10 @@ impl<W: Write> Explain<W> {
                 (None, e) => {
                     self.say(
                         self.p.bad,
-                        &format!("--packets: no capture: {}", e.clone().unwrap_or_default()),
+                        format!("--packets: no capture: {}", e.clone().unwrap_or_default()),
                     );
                     if let Some(h) = hint {
-                        self.note(&format!("hint: {h}"));
+                        self.note(format!("hint: {h}"));
                     }
                 }
             },
@@ -136,7 +136,7 @@ impl<W: Write> Explain<W> {
                     self.line(l);
                 }
                 if *packets > lines.len() {
-                    self.note(&format!(
+                    self.note(format!(
                         "… {} more packets not listed (the pcap file has them all)",
                         packets - lines.len()
                     ));

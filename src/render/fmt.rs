@@ -4,10 +4,12 @@ use crate::event::{SyscallArgs, SyscallRecord};
 use std::fmt;
 use std::net::SocketAddr;
 
-/// Text built on the stack, for padding a formatted piece without allocating.
+/// Text built on the stack, for padding a formatted piece without allocating. It counts the
+/// characters it holds, so padding needs no second pass over the text.
 pub struct StackText<const N: usize> {
     buf: [u8; N],
     len: usize,
+    chars: usize,
 }
 
 impl<const N: usize> StackText<N> {
@@ -15,13 +17,109 @@ impl<const N: usize> StackText<N> {
         StackText {
             buf: [0; N],
             len: 0,
+            chars: 0,
         }
     }
 
     pub fn as_str(&self) -> &str {
-        // Only whole `&str`s are ever appended, so the bytes are valid UTF-8.
+        // Only whole `&str`s and ASCII bytes are ever appended, so the bytes are valid UTF-8.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }
+
+    /// The text's bytes, for writing to an `io::Write` without a UTF-8 check.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// How many characters (not bytes) the text holds.
+    pub fn chars(&self) -> usize {
+        self.chars
+    }
+
+    /// Appends `s` if it fits (else nothing), counting `chars` characters for it.
+    pub fn push(&mut self, s: &str, chars: usize) {
+        let end = self.len + s.len();
+        if end <= N {
+            self.buf[self.len..end].copy_from_slice(s.as_bytes());
+            self.len = end;
+            self.chars += chars;
+        }
+    }
+
+    /// Appends ASCII text.
+    pub fn push_ascii(&mut self, s: &str) {
+        debug_assert!(s.is_ascii());
+        self.push(s, s.len());
+    }
+
+    /// Appends `n` with thousands separators.
+    pub fn push_thousands(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut rest = n;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let digits = &digits[i..];
+        if self.len + digits.len() + digits.len() / 3 > N {
+            return;
+        }
+        for (k, &d) in digits.iter().enumerate() {
+            if k > 0 && (digits.len() - k).is_multiple_of(3) {
+                self.buf[self.len] = b',';
+                self.len += 1;
+                self.chars += 1;
+            }
+            self.buf[self.len] = d;
+            self.len += 1;
+            self.chars += 1;
+        }
+    }
+
+    /// Appends microseconds as `1,234 µs`.
+    pub fn push_us(&mut self, n: u64) {
+        self.push_thousands(n);
+        self.push(" µs", 3);
+    }
+
+    /// Appends what `build` writes, right-aligned in `width` characters.
+    pub fn push_right(&mut self, width: usize, build: impl FnOnce(&mut StackText<48>)) {
+        let mut piece = StackText::<48>::new();
+        build(&mut piece);
+        for _ in piece.chars..width {
+            self.push(" ", 1);
+        }
+        self.push(piece.as_str(), piece.chars);
+    }
+
+    /// Writes the text into `f`, padded as `f` asks (width and alignment; the fill is a space).
+    pub fn pad_into(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fill = f.width().unwrap_or(0).saturating_sub(self.chars);
+        let (before, after) = match f.align() {
+            Some(fmt::Alignment::Right) => (fill, 0),
+            Some(fmt::Alignment::Center) => (fill / 2, fill - fill / 2),
+            _ => (0, fill),
+        };
+        spaces(f, before)?;
+        f.write_str(self.as_str())?;
+        spaces(f, after)
+    }
+}
+
+fn spaces(f: &mut fmt::Formatter<'_>, n: usize) -> fmt::Result {
+    const SPACES: &str = "                                ";
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(SPACES.len());
+        f.write_str(&SPACES[..k])?;
+        left -= k;
+    }
+    Ok(())
 }
 
 impl<const N: usize> Default for StackText<N> {
@@ -32,12 +130,10 @@ impl<const N: usize> Default for StackText<N> {
 
 impl<const N: usize> fmt::Write for StackText<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        if end > N {
+        if self.len + s.len() > N {
             return Err(fmt::Error);
         }
-        self.buf[self.len..end].copy_from_slice(s.as_bytes());
-        self.len = end;
+        self.push(s, s.chars().count());
         Ok(())
     }
 }
@@ -46,37 +142,11 @@ impl<const N: usize> fmt::Write for StackText<N> {
 #[derive(Clone, Copy, Debug)]
 pub struct Thousands(pub u64);
 
-impl Thousands {
-    /// The digits with separators, in a stack buffer (u64::MAX has 20 digits and 6 commas).
-    fn text(self) -> StackText<32> {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        let mut n = self.0;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        let digits = &digits[i..];
-        let mut out = StackText::<32>::new();
-        for (k, &d) in digits.iter().enumerate() {
-            if k > 0 && (digits.len() - k).is_multiple_of(3) {
-                out.buf[out.len] = b',';
-                out.len += 1;
-            }
-            out.buf[out.len] = d;
-            out.len += 1;
-        }
-        out
-    }
-}
-
 impl fmt::Display for Thousands {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.text().as_str())
+        let mut t = StackText::<32>::new();
+        t.push_thousands(self.0);
+        t.pad_into(f)
     }
 }
 
@@ -86,9 +156,9 @@ pub struct Us(pub u64);
 
 impl fmt::Display for Us {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut t = Thousands(self.0).text();
-        fmt::Write::write_str(&mut t, " µs")?;
-        f.pad(t.as_str())
+        let mut t = StackText::<40>::new();
+        t.push_us(self.0);
+        t.pad_into(f)
     }
 }
 
@@ -387,6 +457,13 @@ mod tests {
         assert_eq!(escape_line(b"ab\x01cd", 3), "ab\\x01…");
         assert_eq!(format!("[{:>8}]", Us(1234)), "[1,234 µs]");
         assert_eq!(format!("[{:>9}]", Thousands(1234567)), "[1,234,567]");
+        assert_eq!(format!("[{:<6}]", Thousands(1234)), "[1,234 ]");
+        assert_eq!(format!("[{:^7}]", Thousands(1234)), "[ 1,234 ]");
+        assert_eq!(format!("[{:>5}]", Us(7)), "[ 7 µs]");
+        let mut t = StackText::<64>::new();
+        t.push_ascii("@ ");
+        t.push_right(8, |x| x.push_us(1234));
+        assert_eq!((t.as_str(), t.chars()), ("@ 1,234 µs", 10));
         assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
     }
 }

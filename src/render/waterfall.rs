@@ -1,9 +1,8 @@
 //! The waterfall that ends `--explain`: per hop, where the time went, with curl's -w names.
 
 use crate::render::explain::rule;
-use crate::render::fmt::{StackText, Us};
+use crate::render::fmt::Us;
 use crate::render::palette::Palette;
-use std::fmt::Write as _;
 
 /// Per-hop times for the waterfall (µs since start).
 #[derive(Clone, Debug, Default)]
@@ -63,14 +62,14 @@ pub fn write(
             let from = from.min(to);
             let a = scale(from);
             let b = scale(to).max(a + u64::from(to > from));
-            let mut bar = StackText::<{ 3 * WIDTH as usize + 8 }>::new();
-            for col in 0..WIDTH {
-                let _ = bar.write_str(if (a..b).contains(&col) { "█" } else { " " });
-            }
+            let bar = Bar {
+                from: a as usize,
+                to: b as usize,
+            };
             writeln!(
                 out,
                 "   {name:<15}|{}| {:>12}  @ {:>12}  {}",
-                p.show(p.ok, bar.as_str()),
+                p.show(p.ok, bar),
                 Us(to - from),
                 Us(to),
                 p.show(p.dim, curl)
@@ -78,6 +77,27 @@ pub fn write(
         }
     }
     Ok(())
+}
+
+/// A bar of WIDTH columns, filled from `from` to `to`, written from constant slices.
+struct Bar {
+    from: usize,
+    to: usize,
+}
+
+impl std::fmt::Display for Bar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const BLOCKS: &str = "████████████████████████████████";
+        const SPACES: &str = "                                ";
+        let width = WIDTH as usize;
+        let (from, to) = (
+            self.from.min(width),
+            self.to.clamp(self.from.min(width), width),
+        );
+        f.write_str(&SPACES[..from])?;
+        f.write_str(&BLOCKS[..(to - from) * '█'.len_utf8()])?;
+        f.write_str(&SPACES[..width - to])
+    }
 }
 
 /// [`write`] as lines, for tests.

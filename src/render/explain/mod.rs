@@ -3,7 +3,7 @@
 use crate::error::Phase;
 use crate::event::{Event, Observer};
 use crate::render::fmt::{Escaped, Maybe, StackText, SyscallLine, Thousands, Us};
-use crate::render::palette::{Painted, Palette};
+use crate::render::palette::Palette;
 use crate::render::waterfall::{self, HopTimes};
 use std::fmt;
 use std::io::Write;
@@ -123,9 +123,29 @@ impl<W: Write> Explain<W> {
         self.say(self.p.note, text);
     }
 
+    /// Plain text from the stack in a style; with the plain palette, its bytes as they are.
+    fn put<const N: usize>(&mut self, style: owo_colors::Style, text: &StackText<N>) {
+        if self.p.enabled {
+            let _ = write!(self.out, "{}", style.style(text.as_str()));
+        } else {
+            let _ = self.out.write_all(text.as_bytes());
+        }
+    }
+
     /// `@ time (+duration)`, dimmed: when a step ended and how long it took.
-    fn stamp(&self, at: u64, dur: Option<u64>) -> Painted<Stamp> {
-        self.p.show(self.p.dim, Stamp { at, dur })
+    fn put_stamp(&mut self, at: u64, dur: Option<u64>) {
+        let stamp = stamp(at, dur);
+        self.put(self.p.dim, &stamp);
+    }
+
+    /// A phase heading: an empty line, then the ruled title and when the phase began.
+    fn heading(&mut self, title: fmt::Arguments<'_>, at: u64) {
+        let head = rule(title, 60);
+        let _ = self.out.write_all(b"\n");
+        self.put(self.p.heading, &head);
+        let _ = self.out.write_all(b" ");
+        self.put_stamp(at, None);
+        let _ = self.out.write_all(b"\n");
     }
 
     fn hop_mut(&mut self) -> Option<&mut HopTimes> {
@@ -187,11 +207,8 @@ impl<W: Write> Explain<W> {
         }
         self.hop = hop;
         self.step += 1;
-        let head = rule(format_args!("── {}. {} ", self.step, title(phase)), 60);
-        let head = self.p.show(self.p.heading, head.as_str());
-        let stamp = self.stamp(at, None);
-        self.line("");
-        self.linef(format_args!("{head} {stamp}"));
+        let step = self.step;
+        self.heading(format_args!("── {step}. {} ", title(phase)), at);
         self.note(format_args!("why: {}", why(phase)));
     }
 
@@ -325,11 +342,12 @@ impl<W: Write> Explain<W> {
                         return;
                     }
                 }
-                let stamp = self.stamp(s.end_us, Some(s.end_us.saturating_sub(s.start_us)));
+                let _ = self.out.write_all(b"   ");
+                self.put_stamp(s.end_us, Some(s.end_us.saturating_sub(s.start_us)));
                 let failed = s.errno.is_some() && s.errno.as_deref() != Some("EINPROGRESS");
                 let style = if failed { self.p.bad } else { self.p.syscall };
                 let call = self.p.show(style, SyscallLine(s));
-                let _ = writeln!(self.out, "   {stamp}  {call}");
+                let _ = writeln!(self.out, "  {call}");
             }
             Event::Nsswitch { .. }
             | Event::HostsLookup { .. }
@@ -609,30 +627,26 @@ pub(crate) fn rule(head: fmt::Arguments<'_>, width: usize) -> StackText<256> {
     use fmt::Write as _;
     let mut t = StackText::<256>::new();
     let _ = t.write_fmt(head);
-    for _ in t.as_str().chars().count()..width {
-        if t.write_str("─").is_err() {
-            break;
-        }
+    for _ in t.chars()..width {
+        t.push("─", 1);
     }
     t
 }
 
 /// `@ time` right-aligned, then `(+duration)` right-aligned, as every timed line starts.
-pub(crate) struct Stamp {
-    at: u64,
-    dur: Option<u64>,
-}
-
-impl fmt::Display for Stamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "@ {:>11}", Us(self.at))?;
-        if let Some(d) = self.dur {
-            let mut plus = StackText::<40>::new();
-            fmt::Write::write_fmt(&mut plus, format_args!("(+{})", Us(d)))?;
-            write!(f, " {:>13}", plus.as_str())?;
-        }
-        Ok(())
+fn stamp(at: u64, dur: Option<u64>) -> StackText<96> {
+    let mut t = StackText::<96>::new();
+    t.push_ascii("@ ");
+    t.push_right(11, |x| x.push_us(at));
+    if let Some(d) = dur {
+        t.push_ascii(" ");
+        t.push_right(13, |x| {
+            x.push_ascii("(+");
+            x.push_us(d);
+            x.push_ascii(")");
+        });
     }
+    t
 }
 
 /// Linux's TCP state names (include/net/tcp_states.h).

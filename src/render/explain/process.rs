@@ -7,11 +7,7 @@ use std::io::Write;
 impl<W: Write> Explain<W> {
     /// Phase 0: how wtcurl came to be running. Observed facts from /proc; the shell's part inferred.
     pub(super) fn process(&mut self, at: u64, v: &crate::process::ProcessView) {
-        let head = format!("── 0. Process {}", "─".repeat(46));
-        let head = self.p.show(self.p.heading, &head);
-        let stamp = self.stamp(at, None);
-        self.line("");
-        self.linef(format_args!("{head} {stamp}"));
+        self.heading(format_args!("── 0. Process "), at);
         self.note("why: before any network, the shell had to start wtcurl; this is what the kernel shows of that.");
         let parent = if v.parent.is_empty() {
             "?".to_string()

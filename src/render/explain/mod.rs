@@ -221,9 +221,12 @@ impl<W: Write> Observer for Explain<W> {
     fn on_event(&mut self, event: &Event) {
         self.render(event);
         // Stream: flush where wtcurl is about to wait (a query or request sent, a connect started,
-        // a phase begun) and at the end, so a slow step shows as it happens, in few writes.
+        // the response awaited) and at the end, so a slow step shows as it happens, in few writes.
         let about_to_wait = match event {
-            Event::Phase { .. }
+            Event::Phase {
+                phase: Phase::Response,
+                ..
+            }
             | Event::DnsQuery { .. }
             | Event::ConnectAttempt { .. }
             | Event::RequestWritten { .. }

@@ -91,15 +91,43 @@ impl<const N: usize> StackText<N> {
     pub fn push_right(&mut self, width: usize, build: impl FnOnce(&mut StackText<48>)) {
         let mut piece = StackText::<48>::new();
         build(&mut piece);
-        for _ in piece.chars..width {
-            self.push(" ", 1);
-        }
-        self.push(piece.as_str(), piece.chars);
+        let fill = width.saturating_sub(piece.chars);
+        self.push(&SPACES[..fill.min(SPACES.len())], fill.min(SPACES.len()));
+        self.push_text(&piece);
     }
 
-    /// Writes the text into `f`, padded as `f` asks (width and alignment; the fill is a space).
-    pub fn pad_into(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let fill = f.width().unwrap_or(0).saturating_sub(self.chars);
+    /// Appends another stack text (already valid UTF-8, so its bytes are copied as they are).
+    pub fn push_text<const M: usize>(&mut self, other: &StackText<M>) {
+        let end = self.len + other.len;
+        if end <= N {
+            self.buf[self.len..end].copy_from_slice(other.as_bytes());
+            self.len = end;
+            self.chars += other.chars;
+        }
+    }
+
+    /// Appends `n` copies of a one-character string whose UTF-8 form is `one`, if they fit.
+    pub fn push_repeat(&mut self, one: &str, n: usize) {
+        for _ in 0..n {
+            if self.len + one.len() > N {
+                return;
+            }
+            self.buf[self.len..self.len + one.len()].copy_from_slice(one.as_bytes());
+            self.len += one.len();
+            self.chars += 1;
+        }
+    }
+
+    /// Writes the text and then `suffix` (of `suffix_chars` characters) into `f`, padded as `f`
+    /// asks (width and alignment; the fill is a space).
+    pub fn pad_into(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        suffix: &str,
+        suffix_chars: usize,
+    ) -> fmt::Result {
+        let chars = self.chars + suffix_chars;
+        let fill = f.width().unwrap_or(0).saturating_sub(chars);
         let (before, after) = match f.align() {
             Some(fmt::Alignment::Right) => (fill, 0),
             Some(fmt::Alignment::Center) => (fill / 2, fill - fill / 2),
@@ -107,12 +135,14 @@ impl<const N: usize> StackText<N> {
         };
         spaces(f, before)?;
         f.write_str(self.as_str())?;
+        f.write_str(suffix)?;
         spaces(f, after)
     }
 }
 
+const SPACES: &str = "                                ";
+
 fn spaces(f: &mut fmt::Formatter<'_>, n: usize) -> fmt::Result {
-    const SPACES: &str = "                                ";
     let mut left = n;
     while left > 0 {
         let k = left.min(SPACES.len());
@@ -146,7 +176,7 @@ impl fmt::Display for Thousands {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut t = StackText::<32>::new();
         t.push_thousands(self.0);
-        t.pad_into(f)
+        t.pad_into(f, "", 0)
     }
 }
 
@@ -156,9 +186,9 @@ pub struct Us(pub u64);
 
 impl fmt::Display for Us {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut t = StackText::<40>::new();
-        t.push_us(self.0);
-        t.pad_into(f)
+        let mut t = StackText::<32>::new();
+        t.push_thousands(self.0);
+        t.pad_into(f, " µs", 3)
     }
 }
 

@@ -630,9 +630,7 @@ pub(crate) fn rule(head: fmt::Arguments<'_>, width: usize) -> StackText<256> {
     use fmt::Write as _;
     let mut t = StackText::<256>::new();
     let _ = t.write_fmt(head);
-    for _ in t.chars()..width {
-        t.push("─", 1);
-    }
+    t.push_repeat("─", width.saturating_sub(t.chars()));
     t
 }
 

@@ -3,7 +3,7 @@
 use super::Explain;
 use crate::error::Phase;
 use crate::event::Event;
-use crate::render::fmt::Us;
+use crate::render::fmt::{Joined, Us};
 use std::io::Write;
 
 impl<W: Write> Explain<W> {
@@ -24,15 +24,14 @@ impl<W: Write> Explain<W> {
                         Us(at_us.saturating_sub(start))
                     ));
                 }
-                let sni = server_name
-                    .as_deref()
-                    .map_or("no SNI (the host is an IP address)".to_string(), |n| {
-                        format!("SNI {n}")
-                    });
+                let (sni, name) = match server_name.as_deref() {
+                    Some(n) => ("SNI ", n),
+                    None => ("no SNI (the host is an IP address)", ""),
+                };
                 self.linef(format_args!(
-                    "   TLS on fd {fd}: {sni}; offering {}; ALPN {}",
-                    versions.join(", "),
-                    alpn_offered.join(", ")
+                    "   TLS on fd {fd}: {sni}{name}; offering {}; ALPN {}",
+                    Joined(versions, ", "),
+                    Joined(alpn_offered, ", ")
                 ));
                 self.note(format_args!(
                     "the server's certificate will be checked against: {trust}"
@@ -54,16 +53,21 @@ impl<W: Write> Explain<W> {
                 }
                 let arrow = if direction == "sent" { "→" } else { "←" };
                 let enc = if *encrypted { ", encrypted" } else { "" };
-                let t = format!(
-                    "{arrow} record {content_type} ({version} in the header), {length} bytes{enc}"
-                );
                 let style = if direction == "sent" {
                     self.p.wire_out
                 } else {
                     self.p.wire_in
                 };
-                let t = self.p.show(style, &t);
-                self.linef(format_args!("   {t}"));
+                let p = self.p;
+                self.linef(format_args!(
+                    "   {}",
+                    p.show(
+                        style,
+                        format_args!(
+                            "{arrow} record {content_type} ({version} in the header), {length} bytes{enc}"
+                        )
+                    )
+                ));
             }
             Event::TlsMessage {
                 direction,
@@ -76,17 +80,22 @@ impl<W: Write> Explain<W> {
             } => {
                 let arrow = if direction == "sent" { "→" } else { "←" };
                 let enc = if *encrypted { "encrypted; " } else { "" };
-                let t = format!("{arrow} {name}, {length} bytes ({enc}{source})");
                 let style = if direction == "sent" {
                     self.p.wire_out
                 } else {
                     self.p.wire_in
                 };
-                let t = self.p.show(style, &t);
-                self.linef(format_args!("      {t}"));
+                let p = self.p;
+                self.linef(format_args!(
+                    "      {}",
+                    p.show(
+                        style,
+                        format_args!("{arrow} {name}, {length} bytes ({enc}{source})")
+                    )
+                ));
                 if let serde_json::Value::Object(fields) = detail {
                     for (k, v) in fields {
-                        self.linef(format_args!("          {k}: {}", json_text(v)));
+                        self.linef(format_args!("          {k}: {}", JsonText(v)));
                     }
                 }
             }
@@ -187,10 +196,22 @@ impl<W: Write> Explain<W> {
 }
 
 /// A JSON value as short text: strings bare, arrays joined with commas.
-fn json_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(a) => a.iter().map(json_text).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
+struct JsonText<'a>(&'a serde_json::Value);
+
+impl std::fmt::Display for JsonText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            serde_json::Value::String(s) => f.write_str(s),
+            serde_json::Value::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    JsonText(item).fmt(f)?;
+                }
+                Ok(())
+            }
+            other => other.fmt(f),
+        }
     }
 }

@@ -19,7 +19,7 @@
 # results section of BENCHMARKS.md (between the bench:results markers) with it.
 #
 # Usage: scripts/bench.sh [--write]
-# Env:   BENCH_RUNS (200) and BENCH_WARMUP (20): small-file runs per command;
+# Env:   BENCH_RUNS (600) and BENCH_WARMUP (20): small-file runs per command;
 #        BENCH_BIG_RUNS (3): 1 GiB downloads per tool and output mode;
 #        BENCH_BIG_SIZE (1G): size of the big file (truncate -s syntax);
 #        BENCH_NO_HYPERFINE=1: time with the python3 loop even if hyperfine is installed;
@@ -45,7 +45,7 @@ for arg in "$@"; do
     esac
 done
 
-RUNS=${BENCH_RUNS:-200}
+RUNS=${BENCH_RUNS:-600}
 WARMUP=${BENCH_WARMUP:-20}
 BIG_RUNS=${BENCH_BIG_RUNS:-3}
 BIG_SIZE=${BENCH_BIG_SIZE:-1G}
@@ -337,7 +337,7 @@ def time_cmds(cmds, what, tag):
     round_medians = []
     if HYPERFINE:
         # Many short rounds, command order rotated, so that load drifting on the machine hits all three.
-        rounds = 10 if RUNS >= 100 else (4 if RUNS >= 40 else 1)
+        rounds = 30 if RUNS >= 600 else (10 if RUNS >= 100 else (4 if RUNS >= 40 else 1))
         per_round = max(RUNS // rounds, 2)
         log(f"{what}: hyperfine -N, {rounds} rounds x {per_round} runs per command, command order rotated per round")
         for r in range(rounds):

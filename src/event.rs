@@ -38,6 +38,13 @@ pub enum SyscallArgs {
         #[serde(rename = "type")]
         kind: &'static str,
     },
+    /// socket(2) for a netlink socket: the protocol by name, as strace shows it.
+    NetlinkSocket {
+        domain: &'static str,
+        protocol: &'static str,
+        #[serde(rename = "type")]
+        kind: &'static str,
+    },
     /// connect(2), getsockname(2), getpeername(2): the address (null when the kernel gave none).
     Addr { addr: Option<SocketAddr> },
     /// poll(2).
@@ -186,6 +193,97 @@ pub struct TcpInfoView {
     pub bytes_received: u64,
     pub segs_out: u32,
     pub segs_in: u32,
+}
+
+/// What the kernel answered, or why it would not: in JSON, the object or `{"error": "…"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Seen<T> {
+    Found(T),
+    Failed { error: String },
+}
+
+impl<T> Seen<T> {
+    pub fn ok(&self) -> Option<&T> {
+        match self {
+            Seen::Found(t) => Some(t),
+            Seen::Failed { .. } => None,
+        }
+    }
+}
+
+impl<T> From<Result<T, String>> for Seen<T> {
+    fn from(r: Result<T, String>) -> Self {
+        match r {
+            Ok(t) => Seen::Found(t),
+            Err(error) => Seen::Failed { error },
+        }
+    }
+}
+
+/// The route the kernel picks for a destination (netlink RTM_GETROUTE, as `ip route get`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KernelRoute {
+    /// `unicast`, `local` (delivered inside this host), `unreachable`, ….
+    pub kind: String,
+    /// `main`, `local`, or the table number.
+    pub table: String,
+    pub dev: String,
+    pub ifindex: u32,
+    /// The gateway, when the destination is not on-link.
+    pub gateway: Option<IpAddr>,
+    /// The source address the route prefers (RTA_PREFSRC).
+    pub prefsrc: Option<IpAddr>,
+    pub source: String,
+}
+
+/// The interface a route leaves by (netlink RTM_GETLINK).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KernelLink {
+    pub name: String,
+    pub ifindex: u32,
+    pub mtu: u32,
+    /// The hardware address, e.g. `02:00:00:00:00:01`, when it has one.
+    pub mac: Option<String>,
+    /// `loopback`, `ether`, or the ARPHRD number.
+    pub link_type: String,
+    /// `UP`, `DOWN`, `UNKNOWN` (loopback reports this), ….
+    pub operstate: String,
+    pub source: String,
+}
+
+/// The neighbour (ARP or NDP) entry of the next hop (netlink RTM_GETNEIGH).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KernelNeighbour {
+    /// The gateway, or the peer itself when it is on-link.
+    pub next_hop: IpAddr,
+    /// `ARP` or `NDP`.
+    pub protocol: String,
+    /// None when the kernel has no entry for it.
+    pub mac: Option<String>,
+    /// NUD state names, e.g. `REACHABLE`, `STALE|…`; empty when there is no entry.
+    pub state: String,
+    pub source: String,
+}
+
+/// The ephemeral port range and where the kernel's pick falls in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PortRange {
+    pub low: u16,
+    pub high: u16,
+    pub local_port: u16,
+    pub source: String,
+}
+
+/// One state the kernel reported for a socket, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SocketStateSeen {
+    /// µs after close() returned.
+    pub after_close_us: u64,
+    /// Linux's name: `FIN_WAIT1`, `FIN_WAIT2`, `TIME_WAIT`, `LAST_ACK`, …, or `gone`.
+    pub state: String,
+    /// The running timer's remaining time (TIME_WAIT's, say), in ms.
+    pub timer_ms: Option<u32>,
 }
 
 /// Where a name's addresses came from.
@@ -520,6 +618,37 @@ pub enum Event {
         /// `server` when the server's FIN (EOF) came first, `client` when wtcurl closed first.
         first_fin: String,
     },
+    /// `--kernel-view`, after connect: the kernel's own view of the path to the peer, each part
+    /// with where it was read from. A part the kernel would not give is None, with its error.
+    KernelPath {
+        at_us: u64,
+        fd: i32,
+        local: SocketAddr,
+        peer: SocketAddr,
+        route: Box<Seen<KernelRoute>>,
+        /// None when there is no route to look further from.
+        link: Option<Box<Seen<KernelLink>>>,
+        /// None when the route needs no neighbour (local delivery, or no route).
+        neighbour: Option<Box<Seen<KernelNeighbour>>>,
+        port_range: Box<Seen<PortRange>>,
+        /// Netlink and /proc syscalls made to read all this (each is in the trace).
+        syscalls: u32,
+    },
+    /// `--kernel-view`, after close: what the kernel showed of the connection's 4-tuple, polled
+    /// until TIME_WAIT or gone (bounded), on wtcurl's side and, if visible here, the server's.
+    KernelClose {
+        at_us: u64,
+        fd: i32,
+        local: SocketAddr,
+        peer: SocketAddr,
+        /// wtcurl's socket, as the kernel reported it at each poll (state changes only).
+        client: Vec<SocketStateSeen>,
+        /// The server's socket (the reversed 4-tuple), when it lives in this network namespace.
+        server: Vec<SocketStateSeen>,
+        /// How the 4-tuple was asked for.
+        source: String,
+        error: Option<String>,
+    },
     Error {
         at_us: u64,
         phase: Phase,
@@ -573,6 +702,8 @@ impl Event {
             | BodyDone { at_us, .. }
             | Redirect { at_us, .. }
             | Closed { at_us, .. }
+            | KernelPath { at_us, .. }
+            | KernelClose { at_us, .. }
             | Error { at_us, .. }
             | Done { at_us, .. } => *at_us,
         }

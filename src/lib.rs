@@ -18,6 +18,7 @@ pub mod event;
 pub mod exchange;
 pub mod guard;
 pub mod http;
+pub mod kernel;
 pub mod net;
 pub mod process;
 pub mod render;

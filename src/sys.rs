@@ -91,6 +91,41 @@ pub fn socket(t: &mut Tracer, for_addr: &SocketAddr, kind: Kind) -> Result<Fd, E
     res.map(Fd)
 }
 
+/// Which kernel service a netlink socket talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Netlink {
+    /// rtnetlink: routes, links, neighbours.
+    Route,
+    /// sock_diag: the kernel's table of sockets, as `ss` reads it.
+    SockDiag,
+}
+
+/// socket(2) AF_NETLINK: a non-blocking, close-on-exec socket for asking the kernel. Requests go
+/// out with [`sendto`] (no address: the kernel) and answers come back with [`recvfrom`].
+pub fn netlink_socket(t: &mut Tracer, which: Netlink) -> Result<Fd, Errno> {
+    let (protocol, name) = match which {
+        Netlink::Route => (socket::SockProtocol::NetlinkRoute, "NETLINK_ROUTE"),
+        Netlink::SockDiag => (socket::SockProtocol::NetlinkSockDiag, "NETLINK_SOCK_DIAG"),
+    };
+    let start = t.now_us();
+    let res = socket::socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        protocol,
+    )
+    .map(|owned| owned.into_raw_fd());
+    let fd = res.as_ref().ok().copied();
+    record(t, "socket", fd, start, res.map(i64::from), || {
+        SyscallArgs::NetlinkSocket {
+            domain: "AF_NETLINK",
+            protocol: name,
+            kind: "SOCK_RAW|SOCK_CLOEXEC|SOCK_NONBLOCK",
+        }
+    });
+    res.map(Fd)
+}
+
 /// connect(2). On a non-blocking TCP socket this normally fails with `EINPROGRESS`.
 pub fn connect(t: &mut Tracer, fd: Fd, addr: &SocketAddr) -> Result<(), Errno> {
     let sa = SockaddrStorage::from(*addr);

@@ -233,6 +233,11 @@ impl fmt::Display for SyscallLine<'_> {
                 protocol,
                 kind,
             } => write!(f, "{domain}, {kind}, {protocol}")?,
+            SyscallArgs::NetlinkSocket {
+                domain,
+                protocol,
+                kind,
+            } => write!(f, "{domain}, {kind}, {protocol}")?,
             SyscallArgs::Addr { addr } => {
                 if s.name == "connect" {
                     f.write_str(sep)?;

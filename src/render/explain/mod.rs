@@ -9,6 +9,7 @@ use std::fmt;
 use std::io::Write;
 
 mod dns;
+mod kernel;
 mod packets;
 mod process;
 mod tls;
@@ -603,6 +604,7 @@ impl<W: Write> Explain<W> {
                 };
                 self.linef(format_args!("   exit code {exit_code} ({whose})"));
             }
+            Event::KernelPath { .. } | Event::KernelClose { .. } => self.kernel(event),
             Event::Done { at_us, exit_code } => {
                 self.end_phase(*at_us);
                 if let Some(h) = self.hop_mut()

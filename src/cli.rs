@@ -36,6 +36,12 @@ pub struct Args {
     #[arg(long)]
     pub packets: bool,
 
+    /// Also ask the kernel about the path and the close, over netlink: the route and source it
+    /// picks, the interface and MTU, the next hop's ARP/NDP entry, the ephemeral port range, and
+    /// the socket's state after close (who holds TIME_WAIT). Shown by --explain.
+    #[arg(long)]
+    pub kernel_view: bool,
+
     /// Write the captured packets to FILE as pcap (implies --packets).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
@@ -330,6 +336,7 @@ impl Args {
         req.user = self.user.clone();
         req.data = read_data(&self.data)?;
         req.follow = self.location;
+        req.kernel_view = self.kernel_view;
         req.max_redirs = if self.max_redirs < 0 {
             u32::MAX
         } else {

@@ -67,6 +67,8 @@ pub struct Request {
     pub connect_to: Vec<ConnectTo>,
     /// TLS settings for https:// hops.
     pub tls: TlsOptions,
+    /// `--kernel-view`: ask the kernel about each connection's path and close (netlink).
+    pub kernel_view: bool,
 }
 
 impl Request {
@@ -90,6 +92,7 @@ impl Request {
             resolve: Vec::new(),
             connect_to: Vec::new(),
             tls: TlsOptions::default(),
+            kernel_view: false,
         }
     }
 }
@@ -421,6 +424,10 @@ fn hop_once(
             e
         })?;
 
+    if req.kernel_view {
+        crate::kernel::path_view(t, conn.fd, conn.local, conn.peer);
+    }
+
     let mut tls_stream: Option<TlsStream> = None;
     let result = converse(
         t,
@@ -462,6 +469,9 @@ fn hop_once(
         fd: conn.fd.0,
         first_fin: if peer_closed { "server" } else { "client" }.into(),
     });
+    if req.kernel_view {
+        crate::kernel::close_view(t, conn.fd, conn.local, conn.peer);
+    }
     result
 }
 

@@ -62,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         eprint!("{}", demo::banner(&ins));
         args.url = Some(demo::DEMO_HOST.to_string());
         args.explain = true;
+        args.kernel_view = true;
         args.location = true;
         args.dns_servers = Some(ins.dns.to_string());
         args.connect_to

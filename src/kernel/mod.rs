@@ -257,7 +257,9 @@ fn look(t: &mut Tracer, c: &mut Conversation, local: &SocketAddr, peer: &SocketA
         Ok(answers) => answers
             .iter()
             .filter(|(k, _)| *k == netlink::SOCK_DIAG_BY_FAMILY)
-            .find_map(|(_, p)| netlink::parse_diag(p))
+            .filter_map(|(_, p)| netlink::parse_diag(p))
+            // The kernel falls back to a listener on the local port: only the exact 4-tuple counts.
+            .find(|d| d.local == *local && d.peer == *peer)
             .map_or(Look::Gone, |d| Look::Seen(d.state, d.expires_ms)),
         // ENOENT: no socket has this 4-tuple (any more, or here).
         Err(e) if e == nix::errno::Errno::ENOENT.desc() => Look::Gone,

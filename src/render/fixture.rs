@@ -343,3 +343,187 @@ pub fn process_phase() -> Vec<Event> {
         },
     ]
 }
+
+/// `--kernel-view` in the netns lab: a unicast route over a veth to an on-link server, its ARP
+/// entry, and a close where wtcurl's FIN goes first (so wtcurl's side holds TIME_WAIT).
+pub fn kernel_view_lab() -> Vec<Event> {
+    use crate::event::{
+        KernelLink, KernelNeighbour, KernelRoute, PortRange, Seen, SocketStateSeen,
+    };
+    let local: std::net::SocketAddr = "192.0.2.2:43210".parse().unwrap();
+    let peer: std::net::SocketAddr = "192.0.2.1:80".parse().unwrap();
+    let info = |segs_out, segs_in, acked, received| TcpInfoView {
+        state: 1,
+        rtt_us: 80,
+        rttvar_us: 40,
+        snd_mss: 1448,
+        rcv_mss: 536,
+        snd_cwnd: 10,
+        bytes_acked: acked,
+        bytes_received: received,
+        segs_out,
+        segs_in,
+        ..Default::default()
+    };
+    vec![
+        Event::TraceStart {
+            schema: 1,
+            epoch_us: 1_700_000_000_000_000,
+            pid: 4242,
+        },
+        Event::Phase {
+            at_us: 10,
+            hop: 0,
+            phase: Phase::Tcp,
+        },
+        Event::TcpInfo {
+            at_us: 200,
+            fd: 3,
+            when: "after_connect".into(),
+            info: info(2, 1, 1, 0),
+        },
+        Event::KernelPath {
+            at_us: 260,
+            fd: 3,
+            local,
+            peer,
+            route: Box::new(Seen::Found(KernelRoute {
+                kind: "unicast".into(),
+                table: "main".into(),
+                dev: "wtc-cli0".into(),
+                ifindex: 2,
+                gateway: None,
+                prefsrc: Some("192.0.2.2".parse().unwrap()),
+                source: "netlink RTM_GETROUTE (as `ip route get 192.0.2.1`)".into(),
+            })),
+            link: Some(Box::new(Seen::Found(KernelLink {
+                name: "wtc-cli0".into(),
+                ifindex: 2,
+                mtu: 1500,
+                mac: Some("02:00:00:00:00:02".into()),
+                link_type: "ether".into(),
+                operstate: "UP".into(),
+                source: "netlink RTM_GETLINK (as `ip link show`)".into(),
+            }))),
+            neighbour: Some(Box::new(Seen::Found(KernelNeighbour {
+                next_hop: "192.0.2.1".parse().unwrap(),
+                protocol: "ARP".into(),
+                mac: Some("02:00:00:00:00:01".into()),
+                state: "REACHABLE".into(),
+                source: "netlink RTM_GETNEIGH (as `ip neigh show`)".into(),
+            }))),
+            port_range: Box::new(Seen::Found(PortRange {
+                low: 32768,
+                high: 60999,
+                local_port: 43210,
+                source: "/proc/sys/net/ipv4/ip_local_port_range".into(),
+            })),
+            syscalls: 11,
+        },
+        Event::Phase {
+            at_us: 300,
+            hop: 0,
+            phase: Phase::Close,
+        },
+        Event::TcpInfo {
+            at_us: 900,
+            fd: 3,
+            when: "end".into(),
+            info: info(5, 4, 79, 860),
+        },
+        Event::Closed {
+            at_us: 950,
+            fd: 3,
+            first_fin: "client".into(),
+        },
+        Event::KernelClose {
+            at_us: 1_400,
+            fd: 3,
+            local,
+            peer,
+            client: vec![
+                SocketStateSeen {
+                    after_close_us: 20,
+                    state: "FIN_WAIT2".into(),
+                    timer_ms: None,
+                },
+                SocketStateSeen {
+                    after_close_us: 1_150,
+                    state: "TIME_WAIT".into(),
+                    timer_ms: Some(59_999),
+                },
+            ],
+            server: vec![],
+            source: "netlink sock_diag, the exact 4-tuple (as `ss -tan`), 20 syscalls".into(),
+            error: None,
+        },
+        Event::Done {
+            at_us: 1_500,
+            exit_code: 0,
+        },
+    ]
+}
+
+/// `--kernel-view` on loopback against a server that closes first (HTTP/1.0): the route is
+/// local, and the server's side, visible on this host, holds TIME_WAIT.
+pub fn kernel_view_server_closes_first() -> Vec<Event> {
+    use crate::event::{KernelLink, KernelRoute, PortRange, Seen, SocketStateSeen};
+    let local: std::net::SocketAddr = "127.0.0.1:49432".parse().unwrap();
+    let peer: std::net::SocketAddr = "127.0.0.1:8000".parse().unwrap();
+    vec![
+        Event::KernelPath {
+            at_us: 260,
+            fd: 3,
+            local,
+            peer,
+            route: Box::new(Seen::Found(KernelRoute {
+                kind: "local".into(),
+                table: "main".into(),
+                dev: "lo".into(),
+                ifindex: 1,
+                gateway: None,
+                prefsrc: Some("127.0.0.1".parse().unwrap()),
+                source: "netlink RTM_GETROUTE (as `ip route get 127.0.0.1`)".into(),
+            })),
+            link: Some(Box::new(Seen::Found(KernelLink {
+                name: "lo".into(),
+                ifindex: 1,
+                mtu: 65536,
+                mac: None,
+                link_type: "loopback".into(),
+                operstate: "UNKNOWN".into(),
+                source: "netlink RTM_GETLINK (as `ip link show`)".into(),
+            }))),
+            neighbour: None,
+            port_range: Box::new(Seen::Failed {
+                error:
+                    "/proc/sys/net/ipv4/ip_local_port_range: No such file or directory (os error 2)"
+                        .into(),
+            }),
+            syscalls: 8,
+        },
+        Event::Closed {
+            at_us: 950,
+            fd: 3,
+            first_fin: "server".into(),
+        },
+        Event::KernelClose {
+            at_us: 1_000,
+            fd: 3,
+            local,
+            peer,
+            client: vec![SocketStateSeen {
+                after_close_us: 26,
+                state: "gone".into(),
+                timer_ms: None,
+            }],
+            server: vec![SocketStateSeen {
+                after_close_us: 26,
+                state: "TIME_WAIT".into(),
+                timer_ms: Some(60_000),
+            }],
+            source: "netlink sock_diag, the exact 4-tuple (as `ss -tan`), 8 syscalls".into(),
+            error: None,
+        },
+    ]
+}

@@ -38,6 +38,16 @@ mod snapshots {
     }
 
     #[test]
+    fn explain_kernel_view_lab() {
+        insta::assert_snapshot!(explain(&fixture::kernel_view_lab()));
+    }
+
+    #[test]
+    fn explain_kernel_view_server_closes_first() {
+        insta::assert_snapshot!(explain(&fixture::kernel_view_server_closes_first()));
+    }
+
+    #[test]
     fn explain_process_phase() {
         insta::assert_snapshot!(explain(&fixture::process_phase()));
     }

@@ -1,9 +1,254 @@
-//! The `--kernel-view` part of `--explain`: route, link, neighbour, port range, and the close.
+//! The `--kernel-view` part of `--explain`: route, link, neighbour, port range, TCP_INFO, the close.
 
 use super::Explain;
-use crate::event::Event;
+use crate::event::{
+    Event, KernelLink, KernelNeighbour, KernelRoute, Seen, SocketStateSeen, SyscallArgs,
+    SyscallRecord, TcpInfoView,
+};
+use crate::render::fmt::{Thousands, Us};
+use std::fmt;
 use std::io::Write;
+use std::net::SocketAddr;
+
+/// A state history as `FIN_WAIT2 (+12 µs) → TIME_WAIT (+95 µs, timer 60,000 ms)`.
+struct History<'a>(&'a [SocketStateSeen]);
+
+impl fmt::Display for History<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" → ")?;
+            }
+            write!(f, "{} (+{} after close", s.state, Us(s.after_close_us))?;
+            if let Some(ms) = s.timer_ms {
+                write!(f, ", timer {} ms", Thousands(u64::from(ms)))?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+fn last_state(h: &[SocketStateSeen]) -> &str {
+    h.last().map_or("", |s| s.state.as_str())
+}
 
 impl<W: Write> Explain<W> {
-    pub(super) fn kernel(&mut self, _event: &Event) {}
+    /// True for a syscall on a --kernel-view netlink socket: counted in the kernel view's line,
+    /// not listed one by one (--trace-json has each).
+    pub(super) fn netlink_syscall(&mut self, s: &SyscallRecord) -> bool {
+        if let SyscallArgs::NetlinkSocket { .. } = s.args {
+            if s.ret >= 0 {
+                self.netlink_fds.push(s.ret as i32);
+            }
+            return true;
+        }
+        let Some(fd) = s.fd.filter(|fd| self.netlink_fds.contains(fd)) else {
+            return false;
+        };
+        if s.name == "close" {
+            self.netlink_fds.retain(|f| *f != fd);
+        }
+        true
+    }
+
+    pub(super) fn kernel(&mut self, event: &Event) {
+        match event {
+            Event::KernelPath {
+                local,
+                peer,
+                route,
+                link,
+                neighbour,
+                port_range,
+                syscalls,
+                ..
+            } => {
+                self.kernel_view = true;
+                self.linef(format_args!(
+                    "   the kernel's view of the path (--kernel-view: {syscalls} netlink syscalls, each in --trace-json):"
+                ));
+                match route.as_ref() {
+                    Seen::Found(r) => self.route(r, local, peer),
+                    Seen::Failed { error } => self.say(
+                        self.p.bad,
+                        format_args!("route: the kernel would not say: {error}"),
+                    ),
+                }
+                if let Some(l) = link {
+                    match l.as_ref() {
+                        Seen::Found(l) => self.link(l),
+                        Seen::Failed { error } => self.say(
+                            self.p.bad,
+                            format_args!("interface: the kernel would not say: {error}"),
+                        ),
+                    }
+                }
+                if let Some(n) = neighbour {
+                    match n.as_ref() {
+                        Seen::Found(n) => self.neighbour(n, peer),
+                        Seen::Failed { error } => self.say(
+                            self.p.bad,
+                            format_args!("neighbour: the kernel would not say: {error}"),
+                        ),
+                    }
+                }
+                match port_range.as_ref() {
+                    Seen::Found(r) => self.linef(format_args!(
+                        "   local port {}: the kernel picked it from the ephemeral range {}–{} ({} ports)   [{}]",
+                        r.local_port,
+                        r.low,
+                        r.high,
+                        Thousands(u64::from(r.high.saturating_sub(r.low)) + 1),
+                        r.source
+                    )),
+                    Seen::Failed { error } => {
+                        self.say(self.p.bad, format_args!("port range: {error}"))
+                    }
+                }
+            }
+            Event::KernelClose {
+                local,
+                peer,
+                client,
+                server,
+                source,
+                error,
+                ..
+            } => {
+                self.linef(format_args!(
+                    "   after close(), the kernel's socket table for {local} → {peer}   [{source}]:"
+                ));
+                if let Some(e) = error {
+                    self.say(self.p.bad, format_args!("could not ask: {e}"));
+                }
+                if !client.is_empty() {
+                    self.linef(format_args!("   wtcurl's side: {}", History(client)));
+                }
+                if server.is_empty() {
+                    self.linef(format_args!(
+                        "   the server's side ({peer} → {local}): not in this host's table (already closed, or on another host or in another network namespace)"
+                    ));
+                } else {
+                    self.linef(format_args!("   the server's side: {}", History(server)));
+                }
+                let verdict = match (last_state(client), last_state(server)) {
+                    ("TIME_WAIT", _) => {
+                        "observed: this host (wtcurl's side) holds TIME_WAIT, because wtcurl sent the first FIN"
+                    }
+                    (_, "TIME_WAIT") => {
+                        "observed: the server holds TIME_WAIT, because its FIN came first; the side that closes second keeps no TIME_WAIT"
+                    }
+                    ("gone", "") => {
+                        "wtcurl's socket left the table without TIME_WAIT: the server's FIN came first, so the server holds TIME_WAIT (inferred: it is not visible here)"
+                    }
+                    _ => {
+                        "no TIME_WAIT seen within the polls (about 127 ms): the last FIN had not been acknowledged yet"
+                    }
+                };
+                self.note(verdict);
+            }
+            _ => {}
+        }
+    }
+
+    fn route(&mut self, r: &KernelRoute, local: &SocketAddr, peer: &SocketAddr) {
+        let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
+        let src = r
+            .prefsrc
+            .map(|s| format!(", preferred source {s}"))
+            .unwrap_or_default();
+        self.linef(format_args!(
+            "   route: {} {}{via} dev {}, table {}{src}   [{}]",
+            r.kind,
+            peer.ip(),
+            r.dev,
+            r.table,
+            r.source
+        ));
+        match r.prefsrc {
+            Some(p) if p == local.ip() => self.note(format_args!(
+                "the source address {p} is the route's preferred source; getsockname showed the same"
+            )),
+            Some(p) => self.note(format_args!(
+                "getsockname showed source {}, the route prefers {p}: the socket's address was chosen otherwise (a bind, or another route)",
+                local.ip()
+            )),
+            None => {}
+        }
+        if r.kind == "local" {
+            self.note("a local route: the packets never leave this host, so there is no next hop and no ARP/NDP lookup");
+        }
+    }
+
+    fn link(&mut self, l: &KernelLink) {
+        let mac = l
+            .mac
+            .as_deref()
+            .map(|m| format!(" {m}"))
+            .unwrap_or_default();
+        self.linef(format_args!(
+            "   interface {} (index {}, {}{mac}): MTU {} bytes, state {}   [{}]",
+            l.name,
+            l.ifindex,
+            l.link_type,
+            Thousands(u64::from(l.mtu)),
+            l.operstate,
+            l.source
+        ));
+        self.note(
+            "the MTU is the largest IP packet the interface sends; TCP's MSS (in TCP_INFO) is what is left after the IP and TCP headers",
+        );
+    }
+
+    fn neighbour(&mut self, n: &KernelNeighbour, peer: &SocketAddr) {
+        let hop = if n.next_hop == peer.ip() {
+            format!("{} (the server itself: it is on the link)", n.next_hop)
+        } else {
+            format!("{} (the gateway)", n.next_hop)
+        };
+        match &n.mac {
+            Some(mac) => self.linef(format_args!(
+                "   next hop {hop}: {} entry {mac}, {}   [{}]",
+                n.protocol, n.state, n.source
+            )),
+            None => self.linef(format_args!(
+                "   next hop {hop}: no {} entry{}   [{}]",
+                n.protocol,
+                if n.state.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", n.state)
+                },
+                n.source
+            )),
+        }
+    }
+
+    /// Under --kernel-view, TCP_INFO at the end next to TCP_INFO after connect.
+    pub(super) fn tcp_info_change(&mut self, end: &TcpInfoView) {
+        let Some(start) = self.tcp_after_connect.take() else {
+            return;
+        };
+        if !self.kernel_view {
+            return;
+        }
+        self.linef(format_args!(
+            "   TCP_INFO over the connection (after connect → end): segments out {} → {}, in {} → {}, bytes acked {} → {}, received {} → {}, rtt {} → {}, cwnd {} → {}, retransmits {} → {}   [getsockopt TCP_INFO]",
+            start.segs_out,
+            end.segs_out,
+            start.segs_in,
+            end.segs_in,
+            Thousands(start.bytes_acked),
+            Thousands(end.bytes_acked),
+            Thousands(start.bytes_received),
+            Thousands(end.bytes_received),
+            Us(u64::from(start.rtt_us)),
+            Us(u64::from(end.rtt_us)),
+            start.snd_cwnd,
+            end.snd_cwnd,
+            start.total_retrans,
+            end.total_retrans
+        ));
+    }
 }

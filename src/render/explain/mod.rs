@@ -34,6 +34,12 @@ pub struct Explain<W: Write> {
     request_record_bytes: usize,
     /// Captured packets kept for the ladder diagram (bounded).
     packets: Vec<packets::Seen>,
+    /// Open netlink sockets of --kernel-view: their syscalls are counted, not listed.
+    netlink_fds: Vec<i32>,
+    /// TCP_INFO after connect, to compare with the end under --kernel-view.
+    tcp_after_connect: Option<crate::event::TcpInfoView>,
+    /// A --kernel-view path was shown for this connection.
+    kernel_view: bool,
 }
 
 fn why(phase: Phase) -> &'static str {
@@ -96,6 +102,9 @@ impl<W: Write> Explain<W> {
             phase_start: None,
             request_record_bytes: 0,
             packets: Vec::new(),
+            netlink_fds: Vec::new(),
+            tcp_after_connect: None,
+            kernel_view: false,
         }
     }
 
@@ -339,6 +348,9 @@ impl<W: Write> Explain<W> {
                 ));
             }
             Event::Syscall(s) => {
+                if self.netlink_syscall(s) {
+                    return;
+                }
                 if self.in_body {
                     self.body_syscalls += 1;
                     if self.body_syscalls > BODY_SYSCALLS_SHOWN {
@@ -417,6 +429,11 @@ impl<W: Write> Explain<W> {
                     Thousands(info.bytes_acked),
                     Thousands(info.bytes_received)
                 ));
+                if when == "end" {
+                    self.tcp_info_change(info);
+                } else {
+                    self.tcp_after_connect = Some(*info);
+                }
             }
             Event::TlsStart { .. }
             | Event::TlsRecord { .. }

@@ -467,7 +467,7 @@ pub fn kernel_view_lab() -> Vec<Event> {
 /// `--kernel-view` on loopback against a server that closes first (HTTP/1.0): the route is
 /// local, and the server's side, visible on this host, holds TIME_WAIT.
 pub fn kernel_view_server_closes_first() -> Vec<Event> {
-    use crate::event::{KernelLink, KernelRoute, PortRange, Seen, SocketStateSeen};
+    use crate::event::{KernelLink, KernelRoute, Seen, SocketStateSeen};
     let local: std::net::SocketAddr = "127.0.0.1:49432".parse().unwrap();
     let peer: std::net::SocketAddr = "127.0.0.1:8000".parse().unwrap();
     vec![

@@ -6,7 +6,8 @@
 //!   -e trace=socket,connect,… -o S.txt wtcurl …`): same order, name, fd, result and errno. Only the
 //!   calls named in [`CHECKED_SYSCALLS`] count, on both sides; on strace's side only those on
 //!   AF_INET/AF_INET6 sockets (fds tracked from `socket()` to `close()`; the packet capture's
-//!   AF_PACKET socket and libc's netlink sockets are not the request's), and polls that involve one.
+//!   AF_PACKET socket and libc's netlink sockets are not the request's), and polls that involve one;
+//!   on the trace's side, `--kernel-view`'s netlink sockets are left out the same way.
 //!   `ppoll` counts as `poll`.
 //! - **packets**: the trace's `packet` events against the pcap's frames: same count, direction,
 //!   source, destination, TCP flags, seq and ack (as tcpdump prints them: relative once the
@@ -200,6 +201,8 @@ pub fn parse_trace(text: &str) -> Result<Trace, CheckError> {
     let mut epoch_us = None;
     let mut calls = Vec::new();
     let mut packets = Vec::new();
+    // --kernel-view's netlink sockets: like strace's side, only AF_INET/AF_INET6 sockets count.
+    let mut netlink_fds: Vec<i64> = Vec::new();
     for (i, l) in text.lines().enumerate() {
         if l.trim().is_empty() {
             continue;
@@ -217,6 +220,16 @@ pub fn parse_trace(text: &str) -> Result<Trace, CheckError> {
                     .ok_or_else(|| bad("syscall without name"))?;
                 let name = if name == "ppoll" { "poll" } else { name };
                 if !CHECKED_SYSCALLS.contains(&name) {
+                    continue;
+                }
+                if name == "socket" && v["args"]["domain"] == "AF_NETLINK" {
+                    netlink_fds.extend(v["ret"].as_i64().filter(|fd| *fd >= 0));
+                    continue;
+                }
+                if let Some(fd) = v["fd"].as_i64().filter(|fd| netlink_fds.contains(fd)) {
+                    if name == "close" {
+                        netlink_fds.retain(|f| *f != fd);
+                    }
                     continue;
                 }
                 calls.push(TraceCall {

@@ -134,3 +134,83 @@ fn a_server_that_closes_first_holds_time_wait_itself() {
         "{explain}"
     );
 }
+
+/// Under strace: wtcurl-check still finds 0 mismatches (it compares AF_INET sockets on both
+/// sides), and every netlink socket the trace reports is in strace's log with the same fd.
+#[test]
+fn netlink_syscalls_are_real_and_the_checker_stays_clean() {
+    if !(require_tool("strace") && require_tool("nginx")) {
+        return;
+    }
+    let web = Nginx::wetransfer_like().expect("nginx");
+    let dir = common::TempDir::new("kv");
+    let trace = dir.path().join("trace.json");
+    let strace = dir.path().join("strace.txt");
+    let out = std::process::Command::new(common::tool_path("strace").unwrap())
+        .args(["-f", "-tt", "-T", "-e"])
+        .arg("trace=socket,connect,sendto,recvfrom,sendmsg,recvmsg,poll,ppoll,getsockopt,getsockname,getpeername,close")
+        .arg("-o")
+        .arg(&strace)
+        .arg(env!("CARGO_BIN_EXE_wtcurl"))
+        .args(["-s", "-o", "/dev/null", "--kernel-view", "--trace-json"])
+        .arg(&trace)
+        .arg(web.url("/"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_wtcurl-check"))
+        .arg("--trace")
+        .arg(&trace)
+        .arg("--strace")
+        .arg(&strace)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(0), "{report}");
+    assert!(report.contains("0 mismatches"), "{report}");
+
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let strace = std::fs::read_to_string(&strace).unwrap();
+    let traced: Vec<(String, i64)> = events(&trace, "syscall")
+        .iter()
+        .filter(|s| s["name"] == "socket" && s["args"]["domain"] == "AF_NETLINK")
+        .map(|s| {
+            (
+                s["args"]["protocol"].as_str().unwrap().to_string(),
+                s["ret"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let straced: Vec<(String, i64)> = strace
+        .lines()
+        .filter(|l| l.contains("socket(AF_NETLINK"))
+        .map(|l| {
+            let proto = if l.contains("NETLINK_SOCK_DIAG") {
+                "NETLINK_SOCK_DIAG"
+            } else {
+                "NETLINK_ROUTE"
+            };
+            let fd = l
+                .rsplit("= ")
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap();
+            (proto.to_string(), fd.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(traced, straced, "{strace}");
+    // Each sendto on a netlink fd in the trace is one in strace's log.
+    for (_, fd) in &traced {
+        let t = events(&trace, "syscall")
+            .iter()
+            .filter(|s| s["name"] == "sendto" && s["fd"] == *fd)
+            .count();
+        let s = strace
+            .lines()
+            .filter(|l| l.contains(&format!("sendto({fd}, ")))
+            .count();
+        assert_eq!(t, s, "sendto on netlink fd {fd}");
+    }
+}

@@ -18,6 +18,9 @@
 #        wtcurl wetransfer.com                      (plain, stops at the 301)
 #      wtcurl-check must find 0 mismatches between each trace, its strace log and its pcap; and
 #      0 mismatches for the committed captures/wtcurl-plain and captures/wtcurl-follow.
+#   5. wtcurl wetransfer.com --explain --kernel-view: the route (dev, source) matches `ip route get`,
+#      the next hop's ARP entry is the server veth's MAC (and `ip neigh`'s), the interface MTU is
+#      `ip link`'s, and after close the kernel shows TIME_WAIT on wtcurl's side.
 #
 # Env: WTCURL=path (default: ${CARGO_TARGET_DIR:-target}/debug/wtcurl)
 #      WTCURL_CHECK=path (default: ${CARGO_TARGET_DIR:-target}/debug/wtcurl-check)
@@ -105,6 +108,8 @@ OUT=$(mktemp -d /tmp/wtc-lab-test.XXXXXX)
 
 # Header/body helpers (perl is Essential on Debian). A response is "head CRLF CRLF body";
 # LF-only separators are accepted too.
+# commas 65536 -> 65,536 (how --explain prints numbers).
+commas() { printf '%s' "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'; }
 resp_head() { perl -0777 -ne 'if (/\A(.*?)\r?\n\r?\n/s) { print $1 } else { print $_ }' "$1"; }
 resp_body() { perl -0777 -ne 'print $1 if /\A.*?\r?\n\r?\n(.*)\z/s' "$1"; }
 status_line() { resp_head "$1" | head -n 1 | tr -d '\r'; }
@@ -347,6 +352,54 @@ else
             tail -n 20 "$d/stderr"
         fi
     done
+fi
+
+# --- 5. --kernel-view: the kernel's own view of the path, compared with ip(8) in the namespace ---
+# wtcurl asks over netlink; `ip route get`, `ip neigh` and `ip link` (also netlink, but iproute2's
+# own code) must tell the same story: the route's device and source, the server's MAC in the
+# client's ARP/NDP table (as the server's veth reports it), and the interface's MTU.
+kv="$OUT/kernel-view"
+mkdir -p "$kv"
+set +e
+"$LAB" exec "$WTCURL" -s -o /dev/null --no-color wetransfer.com --explain --kernel-view \
+    --trace-json "$kv/trace.json" >"$kv/stdout" 2>"$kv/explain.txt" </dev/null
+kv_rc=$?
+set -e
+if [ "$kv_rc" -eq 0 ]; then
+    pass "wtcurl wetransfer.com --explain --kernel-view exited 0 in wtc-cli"
+else
+    fail "wtcurl --kernel-view exited $kv_rc; stderr (last 20 lines):"
+    tail -n 20 "$kv/explain.txt"
+fi
+# The server address wtcurl connected to (Happy Eyeballs: usually 2001:db8::1, else 192.0.2.1).
+peer_ip=$(perl -ne 'if (/"type":"kernel_path".*?"peer":"\[?([0-9a-f.:]+?)\]?:\d+"/) { print "$1\n"; exit }' "$kv/trace.json" 2>/dev/null)
+peer_ip=${peer_ip:-192.0.2.1}
+route_line=$("$LAB" exec ip route get "$peer_ip" 2>/dev/null | head -n 1)
+route_dev=$(printf '%s\n' "$route_line" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+route_src=$(printf '%s\n' "$route_line" | sed -n 's/.* src \([^ ]*\).*/\1/p')
+if [ -n "$route_dev" ] && grep -qF "route: unicast $peer_ip dev $route_dev, table main, preferred source $route_src" "$kv/explain.txt"; then
+    pass "kernel view: route matches 'ip route get $peer_ip' (dev $route_dev, src $route_src)"
+else
+    fail "kernel view: route does not match 'ip route get $peer_ip' ($route_line); wtcurl said: $(grep -m1 'route:' "$kv/explain.txt" || echo nothing)"
+fi
+srv_mac=$("$LAB" srv-exec ip -o link show 2>/dev/null | awk '/link\/ether/ { for (i = 1; i < NF; i++) if ($i == "link/ether") print $(i + 1) }' | head -n 1)
+neigh_mac=$("$LAB" exec ip neigh show "$peer_ip" 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }' | head -n 1)
+if [ -n "$srv_mac" ] && [ "$srv_mac" = "$neigh_mac" ] && grep -qE "next hop $peer_ip \(the server itself: it is on the link\): (ARP|NDP) entry $srv_mac," "$kv/explain.txt"; then
+    pass "kernel view: next hop $peer_ip's neighbour entry is the server veth's MAC ($srv_mac), as 'ip neigh' shows"
+else
+    fail "kernel view: ARP entry mismatch (server veth $srv_mac, ip neigh $neigh_mac); wtcurl said: $(grep -m1 'next hop' "$kv/explain.txt" || echo nothing)"
+fi
+cli_mtu=$("$LAB" exec ip -o link show dev "${route_dev:-none}" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
+if [ -n "$cli_mtu" ] && grep -qE "interface $route_dev \(index [0-9]+, ether [0-9a-f:]+\): MTU $(commas "$cli_mtu") bytes" "$kv/explain.txt"; then
+    pass "kernel view: interface $route_dev MTU $cli_mtu, as 'ip link' shows"
+else
+    fail "kernel view: MTU of $route_dev ('ip link': $cli_mtu) not shown; wtcurl said: $(grep -m1 'interface ' "$kv/explain.txt" || echo nothing)"
+fi
+if grep -qF "observed: this host (wtcurl's side) holds TIME_WAIT" "$kv/explain.txt" &&
+    grep -q '"type":"kernel_close"' "$kv/trace.json"; then
+    pass "kernel view: after close, the kernel showed TIME_WAIT on wtcurl's side (nginx keeps the connection; wtcurl's FIN goes first)"
+else
+    fail "kernel view: TIME_WAIT not observed on wtcurl's side; wtcurl said: $(grep -A3 'after close()' "$kv/explain.txt" | tr '\n' ' ')"
 fi
 
 # The committed evidence for WALKTHROUGH.md (scripts/captures.sh) must check clean too.

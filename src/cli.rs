@@ -42,6 +42,11 @@ pub struct Args {
     #[arg(long)]
     pub kernel_view: bool,
 
+    /// Draw a ladder (sequence) diagram per connection in --explain: from the captured packets
+    /// with --packets, otherwise built from wtcurl's syscalls (and it says so).
+    #[arg(long)]
+    pub ladder: bool,
+
     /// Write the captured packets to FILE as pcap (implies --packets).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,

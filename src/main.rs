@@ -63,6 +63,7 @@ fn main() -> anyhow::Result<()> {
         args.url = Some(demo::DEMO_HOST.to_string());
         args.explain = true;
         args.kernel_view = true;
+        args.ladder = true;
         args.location = true;
         args.dns_servers = Some(ins.dns.to_string());
         args.connect_to
@@ -172,11 +173,18 @@ fn run(
     };
     let clock = RealClock::new();
     let mut metrics = Metrics::default();
+    let capturing = args.packets || args.pcap.is_some();
     let mut explain = args.explain.then(|| {
-        Explain::new(
+        let e = Explain::new(
             std::io::BufWriter::new(std::io::stderr()),
             Palette::for_stderr(args.no_color),
-        )
+        );
+        // With a capture, the ladder is drawn from the packets (--packets always draws it).
+        if args.ladder && !capturing {
+            e.with_syscall_ladder()
+        } else {
+            e
+        }
     });
     let mut verbose = args.verbose.then(|| Verbose::new(std::io::stderr()));
     let mut trace = match &args.trace_json {

@@ -527,3 +527,105 @@ pub fn kernel_view_server_closes_first() -> Vec<Event> {
         },
     ]
 }
+
+/// `--packets` on loopback for a plain-HTTP request: the capture as the ladder sees it.
+pub fn packets_plain_http() -> Vec<Event> {
+    let c: std::net::SocketAddr = "127.0.0.1:43210".parse().unwrap();
+    let w: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+    let pkt = |at_us: u64, out: bool, flags: &str, seq: &str, len: usize, what: &str| {
+        let (src, dst) = if out { (c, w) } else { (w, c) };
+        Event::Packet {
+            at_us,
+            direction: if out { "out" } else { "in" }.into(),
+            src,
+            dst,
+            flags: Some(flags.into()),
+            payload_len: len,
+            what: what.into(),
+            line: format!(
+                "1700000000.{at_us:06} lo    {} IP {src} > {dst}: Flags [{flags}], {seq}, length {len}",
+                if out { "Out" } else { "In " }
+            ),
+        }
+    };
+    vec![
+        Event::CaptureStart {
+            at_us: 5,
+            interface: Some("lo".into()),
+            hosts: vec!["127.0.0.1".parse().unwrap()],
+            error: None,
+            hint: None,
+        },
+        pkt(100, true, "S", "seq 1000", 0, ""),
+        pkt(110, false, "S.", "seq 2000, ack 1001", 0, ""),
+        pkt(115, true, ".", "ack 1", 0, ""),
+        pkt(
+            200,
+            true,
+            "P.",
+            "seq 1:79, ack 1",
+            78,
+            "HTTP request GET / HTTP/1.1",
+        ),
+        pkt(205, false, ".", "ack 79", 0, ""),
+        pkt(
+            400,
+            false,
+            "P.",
+            "seq 1:301, ack 79",
+            300,
+            "HTTP response HTTP/1.1 301 Moved Permanently",
+        ),
+        pkt(405, true, ".", "ack 301", 0, ""),
+        pkt(500, true, "F.", "seq 79, ack 301", 0, ""),
+        pkt(510, false, "F.", "seq 301, ack 80", 0, ""),
+        pkt(515, true, ".", "ack 302", 0, ""),
+        Event::CaptureDone {
+            at_us: 600,
+            interface: "lo".into(),
+            linktype: "loopback".into(),
+            packets: 10,
+            dropped: 0,
+            dropped_known: true,
+            notes: vec![],
+            pcap: None,
+        },
+    ]
+}
+
+/// [`tls13_handshake`] with the socket, connect and handshake completion before it, as a run
+/// over TLS has them: what the syscall ladder needs.
+pub fn tls13_with_connect() -> Vec<Event> {
+    let web: std::net::SocketAddr = "127.0.0.1:8443".parse().unwrap();
+    let local: std::net::SocketAddr = "127.0.0.1:43211".parse().unwrap();
+    let mut events = tls13_handshake();
+    let connect = vec![
+        sys(
+            "socket",
+            3,
+            3,
+            None,
+            60,
+            json!({"domain": "AF_INET", "type": "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0}),
+        ),
+        sys(
+            "connect",
+            3,
+            -1,
+            Some("EINPROGRESS"),
+            70,
+            json!({"addr": "127.0.0.1:8443"}),
+        ),
+        Event::ConnectResult {
+            at_us: 90,
+            fd: 3,
+            addr: web,
+            ok: true,
+            error: None,
+            local: Some(local),
+            elapsed_us: 20,
+        },
+    ];
+    events.splice(1..1, connect);
+    events
+}

@@ -37,6 +37,42 @@ mod snapshots {
         insta::assert_snapshot!(explain(&fixture::nxdomain()));
     }
 
+    fn explain_with_syscall_ladder(events: &[crate::event::Event]) -> String {
+        let mut r = Explain::new(Vec::new(), Palette::plain()).with_syscall_ladder();
+        for e in events {
+            r.on_event(e);
+        }
+        String::from_utf8(r.into_inner()).unwrap()
+    }
+
+    /// Only the ladder's part of an explanation: from its heading to the waterfall.
+    fn ladder_part(text: &str) -> String {
+        let start = text.find("── Ladder").expect("a ladder");
+        let end = text[start..]
+            .find("── Waterfall")
+            .map_or(text.len(), |e| start + e);
+        text[start..end].to_string()
+    }
+
+    #[test]
+    fn ladder_from_syscalls_plain_http() {
+        insta::assert_snapshot!(ladder_part(&explain_with_syscall_ladder(
+            &fixture::plain_http_301()
+        )));
+    }
+
+    #[test]
+    fn ladder_from_syscalls_tls13() {
+        insta::assert_snapshot!(ladder_part(&explain_with_syscall_ladder(
+            &fixture::tls13_with_connect()
+        )));
+    }
+
+    #[test]
+    fn ladder_from_packets_plain_http() {
+        insta::assert_snapshot!(explain(&fixture::packets_plain_http()));
+    }
+
     #[test]
     fn explain_kernel_view_lab() {
         insta::assert_snapshot!(explain(&fixture::kernel_view_lab()));

@@ -12,6 +12,7 @@ mod dns;
 mod kernel;
 mod packets;
 mod process;
+mod syscall_ladder;
 mod tls;
 
 /// Syscalls shown per body before the rest are summarised (the JSON trace keeps every one).
@@ -40,6 +41,8 @@ pub struct Explain<W: Write> {
     tcp_after_connect: Option<crate::event::TcpInfoView>,
     /// A --kernel-view path was shown for this connection.
     kernel_view: bool,
+    /// `--ladder` without a capture: the ladder built from syscalls.
+    syscall_ladder: Option<syscall_ladder::SyscallLadder>,
 }
 
 fn why(phase: Phase) -> &'static str {
@@ -105,7 +108,14 @@ impl<W: Write> Explain<W> {
             netlink_fds: Vec::new(),
             tcp_after_connect: None,
             kernel_view: false,
+            syscall_ladder: None,
         }
+    }
+
+    /// Also draw a ladder diagram built from syscalls at the end (`--ladder` with no capture).
+    pub fn with_syscall_ladder(mut self) -> Self {
+        self.syscall_ladder = Some(syscall_ladder::SyscallLadder::default());
+        self
     }
 
     pub fn into_inner(self) -> W {
@@ -229,6 +239,9 @@ impl<W: Write> Explain<W> {
 
 impl<W: Write> Observer for Explain<W> {
     fn on_event(&mut self, event: &Event) {
+        if let Some(ladder) = self.syscall_ladder.as_mut() {
+            ladder.on_event(event);
+        }
         self.render(event);
         // Stream: flush where wtcurl is about to wait (a query or request sent, a connect started,
         // the response awaited) and at the end, so a slow step shows as it happens, in few writes.
@@ -629,6 +642,7 @@ impl<W: Write> Explain<W> {
                 {
                     h.end = Some(*at_us);
                 }
+                self.syscall_ladder();
                 self.waterfall(*at_us);
                 let status = self
                     .last_status

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 /// Packets kept for the ladder; a longer capture is summarised.
 const LADDER_MAX: usize = 300;
 /// Width of the space between the two columns.
-const GAP: usize = 44;
+pub(super) const GAP: usize = 44;
 
 /// One packet as the ladder needs it.
 #[derive(Clone, Debug)]
@@ -50,7 +50,7 @@ fn label(flags: Option<&str>, payload_len: usize, what: &str) -> String {
     }
 }
 
-fn arrow(text: &str, out: bool) -> String {
+pub(super) fn arrow(text: &str, out: bool) -> String {
     let mut t: String = text.chars().take(GAP - 6).collect();
     t = format!(" {t} ");
     let dashes = GAP.saturating_sub(t.chars().count() + 2);

@@ -21,6 +21,8 @@
 #   5. wtcurl wetransfer.com --explain --kernel-view: the route (dev, source) matches `ip route get`,
 #      the next hop's ARP entry is the server veth's MAC (and `ip neigh`'s), the interface MTU is
 #      `ip link`'s, and after close the kernel shows TIME_WAIT on wtcurl's side.
+#   6. --packets against tcpdump listening on the same veth during the same run (plain and -L over
+#      TLS): the same packets, in the same order, with the same flags, seq/ack and lengths.
 #
 # Env: WTCURL=path (default: ${CARGO_TARGET_DIR:-target}/debug/wtcurl)
 #      WTCURL_CHECK=path (default: ${CARGO_TARGET_DIR:-target}/debug/wtcurl-check)
@@ -401,6 +403,56 @@ if grep -qF "observed: this host (wtcurl's side) holds TIME_WAIT" "$kv/explain.t
 else
     fail "kernel view: TIME_WAIT not observed on wtcurl's side; wtcurl said: $(grep -A3 'after close()' "$kv/explain.txt" | tr '\n' ' ')"
 fi
+
+# --- 6. --packets against tcpdump on the same interface, same run --------------------------------
+# tcpdump listens on wtc-cli's veth while wtcurl captures its own packets there (--packets --pcap);
+# both pcaps are read back with `tcpdump -n -r` and must list the same packets, in the same order,
+# with the same flags, seq/ack and lengths (timestamps differ: two capture sockets). tcpdump's
+# filter keeps what wtcurl's does, DNS and the HTTP/HTTPS connections, and leaves out ARP and
+# NDP (icmp6), which the kernel sends on its own and which are not this request's packets.
+pk="$OUT/packets-vs-tcpdump"
+mkdir -p "$pk"
+cli_if=${route_dev:-}
+[ -n "$cli_if" ] || cli_if=$("$LAB" exec ip -o link show 2>/dev/null | awk -F': ' '$2 !~ /^lo/ { sub(/@.*/, "", $2); print $2; exit }')
+for spec in "plain|wetransfer.com" "follow|-L wetransfer.com --cacert LAB_CA"; do
+    name=${spec%%|*}
+    read -r -a wt_args <<<"${spec#*|}"
+    for i in "${!wt_args[@]}"; do
+        if [ "${wt_args[$i]}" = LAB_CA ]; then wt_args[i]=$LAB_CA; fi
+    done
+    d="$pk/$name"
+    mkdir -p "$d"
+    : >"$d/tcpdump.err"
+    "$LAB" exec sh -c 'echo $$ >"$1"; shift; exec tcpdump "$@"' sh "$d/tcpdump.pid" \
+        -i "$cli_if" -n -U --immediate-mode -s 0 -w "$d/tcpdump.pcap" \
+        '(udp port 53 or tcp port 80 or tcp port 443) and not icmp6' 2>"$d/tcpdump.err" &
+    for _ in $(seq 1 100); do
+        grep -q 'listening on' "$d/tcpdump.err" && break
+        sleep 0.05
+    done
+    set +e
+    "$LAB" exec "$WTCURL" -s -o /dev/null "${wt_args[@]}" --packets --pcap "$d/wtcurl.pcap" \
+        >"$d/stdout" 2>"$d/stderr" </dev/null
+    pk_rc=$?
+    set -e
+    sleep 1 # the last ACKs
+    kill -INT "$(cat "$d/tcpdump.pid" 2>/dev/null)" 2>/dev/null || true
+    wait || true
+    # Read both inside the namespace (interface indexes are named by the reader); drop timestamps.
+    "$LAB" exec tcpdump -n -r "$d/tcpdump.pcap" 2>/dev/null | cut -d' ' -f2- >"$d/tcpdump.txt" || true
+    "$LAB" exec tcpdump -n -r "$d/wtcurl.pcap" 2>/dev/null | cut -d' ' -f2- >"$d/wtcurl.txt" || true
+    n_td=$(wc -l <"$d/tcpdump.txt")
+    n_wt=$(wc -l <"$d/wtcurl.txt")
+    flags() { grep -o 'Flags \[[^]]*\]' "$1" | tr '\n' ' '; }
+    if [ "$pk_rc" -ne 0 ]; then
+        fail "--packets vs tcpdump ($name): wtcurl exited $pk_rc; stderr: $(tail -n 3 "$d/stderr" | tr '\n' ' ')"
+    elif [ "$n_wt" -gt 0 ] && [ "$n_wt" -eq "$n_td" ] && cmp -s "$d/tcpdump.txt" "$d/wtcurl.txt"; then
+        pass "--packets vs tcpdump ($name, on $cli_if): the same $n_wt packets, same order, flags, seq/ack and lengths (handshake: $(flags "$d/wtcurl.txt" | cut -d' ' -f1-6))"
+    else
+        fail "--packets vs tcpdump ($name, on $cli_if): wtcurl $n_wt packets, tcpdump $n_td; first difference:"
+        diff "$d/tcpdump.txt" "$d/wtcurl.txt" | head -n 6 || true
+    fi
+done
 
 # The committed evidence for WALKTHROUGH.md (scripts/captures.sh) must check clean too.
 check_run "captures/wtcurl-plain" "$ROOT/captures/wtcurl-plain/trace.json" "$ROOT/captures/wtcurl-plain/strace.log"

@@ -117,9 +117,11 @@ run wtcurl-plain "wtcurl, no -L, --explain on stderr" -- \
     wtcurl wetransfer.com --explain --trace-json @D@/trace.json
 run wtcurl-follow "wtcurl -L with its own packet capture" -- \
     wtcurl -L wetransfer.com --explain "${CACERT_WT[@]}" --trace-json @D@/trace.json --packets --pcap @D@/wtcurl.pcap
+run wtcurl-kernel "wtcurl with the kernel's view of the path and the close, and the ladder built from syscalls" -- \
+    wtcurl wetransfer.com --explain --kernel-view --ladder --trace-json @D@/trace.json
 
 # In the wtcurl runs stderr is the --explain output: give it its name.
-for n in wtcurl-plain wtcurl-follow; do mv "$OUT/$n/stderr" "$OUT/$n/explain.txt"; done
+for n in wtcurl-plain wtcurl-follow wtcurl-kernel; do mv "$OUT/$n/stderr" "$OUT/$n/explain.txt"; done
 [ -f "$OUT/wtcurl-follow/wtcurl.pcap" ] &&
     inns tcpdump -n -tt -r "$OUT/wtcurl-follow/wtcurl.pcap" >"$OUT/wtcurl-follow/wtcurl-pcap.txt" 2>/dev/null || true
 

@@ -457,5 +457,6 @@ done
 # The committed evidence for WALKTHROUGH.md (scripts/captures.sh) must check clean too.
 check_run "captures/wtcurl-plain" "$ROOT/captures/wtcurl-plain/trace.json" "$ROOT/captures/wtcurl-plain/strace.log"
 check_run "captures/wtcurl-follow" "$ROOT/captures/wtcurl-follow/trace.json" "$ROOT/captures/wtcurl-follow/strace.log" "$ROOT/captures/wtcurl-follow/wtcurl.pcap"
+check_run "captures/wtcurl-kernel" "$ROOT/captures/wtcurl-kernel/trace.json" "$ROOT/captures/wtcurl-kernel/strace.log"
 
 finish

@@ -109,7 +109,7 @@ pub fn start() -> std::io::Result<StandIns> {
 /// What the demo tells the user before the explanation starts.
 pub fn banner(s: &StandIns) -> String {
     format!(
-        "wtcurl --demo: runs `wtcurl -L {DEMO_HOST} --explain` with no network.\n\
+        "wtcurl --demo: runs `wtcurl -L {DEMO_HOST} --explain --kernel-view --ladder` with no network.\n\
          Stand-ins (in this process, on loopback):\n  \
          - a DNS server on {dns} (udp) that answers {DEMO_HOST} A 127.0.0.1, used via --dns-servers {dns}\n  \
          - an HTTP server on {http} that answers like {DEMO_HOST}'s port 80: 301 to https://{DEMO_HOST}/, used via --connect-to {DEMO_HOST}:80::{hp}\n  \

@@ -683,20 +683,10 @@ fn stamp(at: u64, dur: Option<u64>) -> StackText<96> {
     t
 }
 
-/// Linux's TCP state names (include/net/tcp_states.h).
+/// Linux's TCP state name, with what CLOSE_WAIT means for wtcurl.
 pub fn tcp_state_name(state: u8) -> &'static str {
     match state {
-        1 => "ESTABLISHED",
-        2 => "SYN_SENT",
-        3 => "SYN_RECV",
-        4 => "FIN_WAIT1",
-        5 => "FIN_WAIT2",
-        6 => "TIME_WAIT",
-        7 => "CLOSE",
         8 => "CLOSE_WAIT (the server has sent its FIN)",
-        9 => "LAST_ACK",
-        10 => "LISTEN",
-        11 => "CLOSING",
-        _ => "unknown",
+        other => crate::kernel::tcp_state(other),
     }
 }

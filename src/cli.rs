@@ -43,7 +43,8 @@ pub struct Args {
     pub kernel_view: bool,
 
     /// Draw a ladder (sequence) diagram per connection in --explain: from the captured packets
-    /// with --packets, otherwise built from wtcurl's syscalls (and it says so).
+    /// with --packets, otherwise (or when the capture cannot start) built from wtcurl's syscalls,
+    /// and it says so.
     #[arg(long)]
     pub ladder: bool,
 

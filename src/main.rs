@@ -179,8 +179,9 @@ fn run(
             std::io::BufWriter::new(std::io::stderr()),
             Palette::for_stderr(args.no_color),
         );
-        // With a capture, the ladder is drawn from the packets (--packets always draws it).
-        if args.ladder && !capturing {
+        // With a capture the ladder is drawn from the packets (--packets always draws it); if the
+        // capture cannot start (no CAP_NET_RAW), it is built from syscalls instead, and says so.
+        if args.ladder || capturing {
             e.with_syscall_ladder()
         } else {
             e

@@ -184,4 +184,14 @@ fn without_privilege_it_says_how_and_carries_on() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no capture"), "{err}");
     assert!(err.contains("setcap cap_net_raw"), "{err}");
+    // No packets, so the ladder is built from syscalls, and says so.
+    assert!(err.contains("── Ladder, built from syscalls"), "{err}");
+    assert!(
+        err.contains("not packets: each arrow is a syscall"),
+        "{err}"
+    );
+    assert!(
+        err.contains("connect() = -1 EINPROGRESS; the kernel sends the SYN"),
+        "{err}"
+    );
 }

@@ -72,6 +72,8 @@ impl<W: Write> Explain<W> {
                 ..
             } => match (interface, error) {
                 (Some(i), _) => {
+                    // The ladder will come from these packets, not from syscalls.
+                    self.syscall_ladder = None;
                     let hosts: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
                     self.line(&format!(
                         "   --packets: capturing on {i} (AF_PACKET) for {}",

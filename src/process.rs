@@ -57,18 +57,29 @@ pub fn mapped_libraries(maps: &str) -> (Option<String>, Vec<String>) {
     let mut loader = None;
     let mut libs: Vec<String> = Vec::new();
     let mut previous = "";
-    for line in maps.lines() {
-        // Only shared objects matter; most lines are not one (cheap test first).
-        if !line.contains(".so") {
+    let bytes = maps.as_bytes();
+    let mut next_line = 0;
+    // Only shared objects matter, and most lines are not one: jump from ".so" to ".so" (memchr's
+    // SIMD search; this runs in every --explain, so it is kept cheap).
+    for hit in memchr::memmem::find_iter(bytes, b".so") {
+        if hit < next_line {
             continue;
         }
+        let start = memchr::memrchr(b'\n', &bytes[..hit]).map_or(0, |n| n + 1);
+        let end = memchr::memchr(b'\n', &bytes[hit..]).map_or(bytes.len(), |n| hit + n);
+        next_line = end;
         // The path is the last field and the only one with a '/'.
-        let Some(slash) = line.find('/') else {
+        let Some(slash) = memchr::memchr(b'/', &bytes[start..end]) else {
             continue;
         };
-        let path = line[slash..].trim_end();
+        if start + slash > hit {
+            continue;
+        }
+        let Some(path) = maps.get(start + slash..end).map(str::trim_end) else {
+            continue;
+        };
         // A file is mapped several times in a row (one mapping per segment): look at it once.
-        if path == previous || !path.contains(".so") {
+        if path == previous {
             continue;
         }
         previous = path;

@@ -29,6 +29,31 @@ impl fmt::Display for History<'_> {
     }
 }
 
+/// Who holds TIME_WAIT, from the last state seen on each side ("" when a side was never seen).
+fn close_verdict(client: &str, server: &str) -> &'static str {
+    match (client, server) {
+        ("TIME_WAIT", _) => {
+            "observed: this host (wtcurl's side) holds TIME_WAIT, because wtcurl sent the first FIN"
+        }
+        (_, "TIME_WAIT") => {
+            "observed: the server holds TIME_WAIT, because its FIN came first; the side that closes second keeps no TIME_WAIT"
+        }
+        ("gone", "") => {
+            "wtcurl's socket left the table without TIME_WAIT: the server's FIN came first, so the server holds TIME_WAIT (inferred: it is not visible here)"
+        }
+        ("FIN_WAIT1", _) => {
+            "no TIME_WAIT yet after the polls (about 127 ms): the server had not acknowledged wtcurl's FIN"
+        }
+        ("FIN_WAIT2", _) => {
+            "no TIME_WAIT yet after the polls (about 127 ms): the server acknowledged wtcurl's FIN but had not sent its own (Linux gives up on FIN_WAIT2 after net.ipv4.tcp_fin_timeout, 60 s by default)"
+        }
+        ("LAST_ACK", _) => {
+            "no TIME_WAIT on wtcurl's side: the server's FIN came first, and wtcurl's own FIN was not acknowledged yet when the polls ended (about 127 ms)"
+        }
+        _ => "no TIME_WAIT seen within the polls (about 127 ms)",
+    }
+}
+
 fn last_state(h: &[SocketStateSeen]) -> &str {
     h.last().map_or("", |s| s.state.as_str())
 }
@@ -132,20 +157,7 @@ impl<W: Write> Explain<W> {
                 } else {
                     self.linef(format_args!("   the server's side: {}", History(server)));
                 }
-                let verdict = match (last_state(client), last_state(server)) {
-                    ("TIME_WAIT", _) => {
-                        "observed: this host (wtcurl's side) holds TIME_WAIT, because wtcurl sent the first FIN"
-                    }
-                    (_, "TIME_WAIT") => {
-                        "observed: the server holds TIME_WAIT, because its FIN came first; the side that closes second keeps no TIME_WAIT"
-                    }
-                    ("gone", "") => {
-                        "wtcurl's socket left the table without TIME_WAIT: the server's FIN came first, so the server holds TIME_WAIT (inferred: it is not visible here)"
-                    }
-                    _ => {
-                        "no TIME_WAIT seen within the polls (about 127 ms): the last FIN had not been acknowledged yet"
-                    }
-                };
+                let verdict = close_verdict(last_state(client), last_state(server));
                 self.note(verdict);
             }
             _ => {}
@@ -250,5 +262,21 @@ impl<W: Write> Explain<W> {
             start.total_retrans,
             end.total_retrans
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::close_verdict;
+
+    #[test]
+    fn the_verdict_names_who_holds_time_wait_or_why_nobody_does_yet() {
+        assert!(close_verdict("TIME_WAIT", "").contains("wtcurl's side) holds TIME_WAIT"));
+        assert!(close_verdict("gone", "TIME_WAIT").contains("the server holds TIME_WAIT"));
+        assert!(close_verdict("gone", "").contains("inferred"));
+        assert!(close_verdict("FIN_WAIT2", "").contains("had not sent its own"));
+        assert!(close_verdict("FIN_WAIT1", "").contains("had not acknowledged"));
+        assert!(close_verdict("LAST_ACK", "").contains("not acknowledged yet"));
+        assert!(close_verdict("", "").starts_with("no TIME_WAIT"));
     }
 }

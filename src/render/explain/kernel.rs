@@ -29,8 +29,9 @@ impl fmt::Display for History<'_> {
     }
 }
 
-/// Who holds TIME_WAIT, from the last state seen on each side ("" when a side was never seen).
-fn close_verdict(client: &str, server: &str) -> &'static str {
+/// Who holds TIME_WAIT, from the last state seen on each side ("" when a side was never seen)
+/// and whether the server's FIN came first (as the `closed` event said).
+fn close_verdict(client: &str, server: &str, server_fin_first: bool) -> &'static str {
     match (client, server) {
         ("TIME_WAIT", _) => {
             "observed: this host (wtcurl's side) holds TIME_WAIT, because wtcurl sent the first FIN"
@@ -38,8 +39,11 @@ fn close_verdict(client: &str, server: &str) -> &'static str {
         (_, "TIME_WAIT") => {
             "observed: the server holds TIME_WAIT, because its FIN came first; the side that closes second keeps no TIME_WAIT"
         }
-        ("gone", "") => {
+        ("gone", "") if server_fin_first => {
             "wtcurl's socket left the table without TIME_WAIT: the server's FIN came first, so the server holds TIME_WAIT (inferred: it is not visible here)"
+        }
+        ("gone", _) => {
+            "wtcurl's socket was gone with no TIME_WAIT although wtcurl closed first: inferred, the connection ended with a reset (RST), which leaves no TIME_WAIT on either side (--packets shows the segments)"
         }
         ("FIN_WAIT1", _) => {
             "no TIME_WAIT yet after the polls (about 127 ms): the server had not acknowledged wtcurl's FIN"
@@ -157,7 +161,8 @@ impl<W: Write> Explain<W> {
                 } else {
                     self.linef(format_args!("   the server's side: {}", History(server)));
                 }
-                let verdict = close_verdict(last_state(client), last_state(server));
+                let server_first = self.server_fin_first.take().unwrap_or(false);
+                let verdict = close_verdict(last_state(client), last_state(server), server_first);
                 self.note(verdict);
             }
             _ => {}
@@ -271,12 +276,15 @@ mod tests {
 
     #[test]
     fn the_verdict_names_who_holds_time_wait_or_why_nobody_does_yet() {
-        assert!(close_verdict("TIME_WAIT", "").contains("wtcurl's side) holds TIME_WAIT"));
-        assert!(close_verdict("gone", "TIME_WAIT").contains("the server holds TIME_WAIT"));
-        assert!(close_verdict("gone", "").contains("inferred"));
-        assert!(close_verdict("FIN_WAIT2", "").contains("had not sent its own"));
-        assert!(close_verdict("FIN_WAIT1", "").contains("had not acknowledged"));
-        assert!(close_verdict("LAST_ACK", "").contains("not acknowledged yet"));
-        assert!(close_verdict("", "").starts_with("no TIME_WAIT"));
+        assert!(close_verdict("TIME_WAIT", "", false).contains("wtcurl's side) holds TIME_WAIT"));
+        assert!(close_verdict("gone", "TIME_WAIT", true).contains("the server holds TIME_WAIT"));
+        assert!(
+            close_verdict("gone", "", true).contains("so the server holds TIME_WAIT (inferred")
+        );
+        assert!(close_verdict("gone", "", false).contains("reset (RST)"));
+        assert!(close_verdict("FIN_WAIT2", "", false).contains("had not sent its own"));
+        assert!(close_verdict("FIN_WAIT1", "", false).contains("had not acknowledged"));
+        assert!(close_verdict("LAST_ACK", "", true).contains("not acknowledged yet"));
+        assert!(close_verdict("", "", false).starts_with("no TIME_WAIT"));
     }
 }

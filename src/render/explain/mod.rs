@@ -41,6 +41,8 @@ pub struct Explain<W: Write> {
     tcp_after_connect: Option<crate::event::TcpInfoView>,
     /// A --kernel-view path was shown for this connection.
     kernel_view: bool,
+    /// The last `closed` event's word on whose FIN came first (true: the server's).
+    server_fin_first: Option<bool>,
     /// `--ladder` without a capture: the ladder built from syscalls.
     syscall_ladder: Option<syscall_ladder::SyscallLadder>,
 }
@@ -108,6 +110,7 @@ impl<W: Write> Explain<W> {
             netlink_fds: Vec::new(),
             tcp_after_connect: None,
             kernel_view: false,
+            server_fin_first: None,
             syscall_ladder: None,
         }
     }
@@ -594,6 +597,7 @@ impl<W: Write> Explain<W> {
                 if let Some(h) = self.hop_mut() {
                     h.end = Some(*at_us);
                 }
+                self.server_fin_first = Some(first_fin == "server");
                 if first_fin == "server" {
                     self.linef(format_args!("   fd {fd} closed; the server had already closed its side (recvfrom returned 0, or the kernel was in CLOSE_WAIT): its FIN came first"));
                     self.note("inferred from TCP's rules: the server, which closed first, holds TIME_WAIT; wtcurl's close answers with its own FIN");

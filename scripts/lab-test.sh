@@ -22,7 +22,8 @@
 #      the next hop's ARP entry is the server veth's MAC (and `ip neigh`'s), the interface MTU is
 #      `ip link`'s, and after close the kernel shows TIME_WAIT on wtcurl's side.
 #   6. --packets against tcpdump listening on the same veth during the same run (plain and -L over
-#      TLS): the same packets, in the same order, with the same flags, seq/ack and lengths.
+#      TLS): the same packets, in the same order, with the same flags, seq/ack and lengths, in
+#      wtcurl's pcap and in its own decoded lines; each connection's S, S., . and FIN each way.
 #
 # Env: WTCURL=path (default: ${CARGO_TARGET_DIR:-target}/debug/wtcurl)
 #      WTCURL_CHECK=path (default: ${CARGO_TARGET_DIR:-target}/debug/wtcurl-check)
@@ -405,54 +406,103 @@ else
 fi
 
 # --- 6. --packets against tcpdump on the same interface, same run --------------------------------
-# tcpdump listens on wtc-cli's veth while wtcurl captures its own packets there (--packets --pcap);
-# both pcaps are read back with `tcpdump -n -r` and must list the same packets, in the same order,
-# with the same flags, seq/ack and lengths (timestamps differ: two capture sockets). tcpdump's
-# filter keeps what wtcurl's does, DNS and the HTTP/HTTPS connections, and leaves out ARP and
-# NDP (icmp6), which the kernel sends on its own and which are not this request's packets.
+# tcpdump listens on wtc-cli's veth while wtcurl captures its own packets there (--packets --pcap
+# --trace-json). Three comparisons, all in packet order, timestamps aside (two capture sockets):
+#   a. both pcaps read back with `tcpdump -n -r`: the same text, line for line;
+#   b. wtcurl's own decoded lines (the packet events of --trace-json, which --explain prints) against
+#      tcpdump's reading of its own capture: src > dst (the direction), flags, seq/ack, win,
+#      options and length; for DNS, src > dst and the UDP length (tcpdump decodes DNS its own way);
+#   c. the shape of each TCP connection in tcpdump's capture: the handshake S, S., . from the
+#      client, and a FIN from each side; so an empty or wrongly filtered capture cannot pass.
+# tcpdump's filter keeps what wtcurl's does (the DNS exchange on port 53 and the connections to
+# ports 80 and 443) and explicitly leaves out ARP (not IP) and NDP (icmp6): the kernel sends those
+# on its own, they are in the namespace's traffic but not this request's, and wtcurl's filter
+# (the DNS exchange and the connection's 4-tuple) does not take them.
+# norm_wt FILE / norm_td FILE: one line per packet, "IP a.p > b.q: Flags [..], …, length N" or,
+# for UDP, "IP a.p > b.q: length N"; timestamps dropped, payload descriptions after the length cut.
+norm_wt() { sed -E 's/^[0-9]+\.[0-9]+ //; s/: UDP, length ([0-9]+).*/: length \1/; s/(Flags .*length [0-9]+).*/\1/' "$1"; }
+norm_td() { sed -E 's/^[0-9]+\.[0-9]+ //; s/(Flags .*length [0-9]+).*/\1/; /Flags/! s/: .* \(([0-9]+)\)$/: length \1/' "$1"; }
+# tcp_shape FILE: per TCP connection (in order of first packet), its flags in order, each marked
+# > (from the side that sent the first packet, the client) or < (from the server).
+tcp_shape() {
+    awk '/Flags \[/ {
+        src = $2; dst = $4; sub(/:$/, "", dst)
+        k = (src < dst) ? src " " dst : dst " " src
+        if (!(k in first)) { first[k] = src; order[++n] = k }
+        f = $0; sub(/.*Flags \[/, "", f); sub(/\].*/, "", f)
+        shape[k] = shape[k] ((src == first[k]) ? " >" : " <") f
+    }
+    END { for (i = 1; i <= n; i++) print substr(shape[order[i]], 2) }' "$1"
+}
 pk="$OUT/packets-vs-tcpdump"
 mkdir -p "$pk"
 cli_if=${route_dev:-}
 [ -n "$cli_if" ] || cli_if=$("$LAB" exec ip -o link show 2>/dev/null | awk -F': ' '$2 !~ /^lo/ { sub(/@.*/, "", $2); print $2; exit }')
-for spec in "plain|wetransfer.com" "follow|-L wetransfer.com --cacert LAB_CA"; do
-    name=${spec%%|*}
-    read -r -a wt_args <<<"${spec#*|}"
-    for i in "${!wt_args[@]}"; do
-        if [ "${wt_args[$i]}" = LAB_CA ]; then wt_args[i]=$LAB_CA; fi
-    done
-    d="$pk/$name"
-    mkdir -p "$d"
-    : >"$d/tcpdump.err"
-    "$LAB" exec sh -c 'echo $$ >"$1"; shift; exec tcpdump "$@"' sh "$d/tcpdump.pid" \
-        -i "$cli_if" -n -U --immediate-mode -s 0 -w "$d/tcpdump.pcap" \
-        '(udp port 53 or tcp port 80 or tcp port 443) and not icmp6' 2>"$d/tcpdump.err" &
-    for _ in $(seq 1 100); do
-        grep -q 'listening on' "$d/tcpdump.err" && break
-        sleep 0.05
-    done
-    set +e
-    "$LAB" exec "$WTCURL" -s -o /dev/null "${wt_args[@]}" --packets --pcap "$d/wtcurl.pcap" \
-        >"$d/stdout" 2>"$d/stderr" </dev/null
-    pk_rc=$?
-    set -e
-    sleep 1 # the last ACKs
-    kill -INT "$(cat "$d/tcpdump.pid" 2>/dev/null)" 2>/dev/null || true
-    wait || true
-    # Read both inside the namespace (interface indexes are named by the reader); drop timestamps.
-    "$LAB" exec tcpdump -n -r "$d/tcpdump.pcap" 2>/dev/null | cut -d' ' -f2- >"$d/tcpdump.txt" || true
-    "$LAB" exec tcpdump -n -r "$d/wtcurl.pcap" 2>/dev/null | cut -d' ' -f2- >"$d/wtcurl.txt" || true
-    n_td=$(wc -l <"$d/tcpdump.txt")
-    n_wt=$(wc -l <"$d/wtcurl.txt")
-    flags() { grep -o 'Flags \[[^]]*\]' "$1" | tr '\n' ' '; }
-    if [ "$pk_rc" -ne 0 ]; then
-        fail "--packets vs tcpdump ($name): wtcurl exited $pk_rc; stderr: $(tail -n 3 "$d/stderr" | tr '\n' ' ')"
-    elif [ "$n_wt" -gt 0 ] && [ "$n_wt" -eq "$n_td" ] && cmp -s "$d/tcpdump.txt" "$d/wtcurl.txt"; then
-        pass "--packets vs tcpdump ($name, on $cli_if): the same $n_wt packets, same order, flags, seq/ack and lengths (handshake: $(flags "$d/wtcurl.txt" | cut -d' ' -f1-6))"
+if ! command -v tcpdump >/dev/null 2>&1; then
+    if is_ci; then
+        fail "--packets vs tcpdump needs 'tcpdump' (CI=true: missing prerequisites are failures)"
     else
-        fail "--packets vs tcpdump ($name, on $cli_if): wtcurl $n_wt packets, tcpdump $n_td; first difference:"
-        diff "$d/tcpdump.txt" "$d/wtcurl.txt" | head -n 6 || true
+        printf "SKIP: --packets vs tcpdump (needs 'tcpdump')\n"
     fi
-done
+else
+    for spec in "plain|wetransfer.com" "follow|-L wetransfer.com --cacert LAB_CA"; do
+        name=${spec%%|*}
+        read -r -a wt_args <<<"${spec#*|}"
+        for i in "${!wt_args[@]}"; do
+            if [ "${wt_args[$i]}" = LAB_CA ]; then wt_args[i]=$LAB_CA; fi
+        done
+        d="$pk/$name"
+        mkdir -p "$d"
+        : >"$d/tcpdump.err"
+        "$LAB" exec sh -c 'echo $$ >"$1"; shift; exec tcpdump "$@"' sh "$d/tcpdump.pid" \
+            -i "$cli_if" -n -U --immediate-mode -s 0 -w "$d/tcpdump.pcap" \
+            '(udp port 53 or tcp port 80 or tcp port 443) and not arp and not icmp6' 2>"$d/tcpdump.err" &
+        td_job=$!
+        # Ready when tcpdump says "listening on" (its socket and filter are in place).
+        for _ in $(seq 1 100); do
+            grep -q 'listening on' "$d/tcpdump.err" && break
+            sleep 0.05
+        done
+        set +e
+        "$LAB" exec "$WTCURL" -s -o /dev/null "${wt_args[@]}" --packets --pcap "$d/wtcurl.pcap" \
+            --trace-json "$d/trace.json" >"$d/stdout" 2>"$d/stderr" </dev/null
+        pk_rc=$?
+        set -e
+        sleep 1 # the last ACKs
+        kill -INT "$(cat "$d/tcpdump.pid" 2>/dev/null)" 2>/dev/null || true
+        wait "$td_job" || true
+        # Read both inside the namespace (interface indexes are named by the reader).
+        "$LAB" exec tcpdump -n -tt -r "$d/tcpdump.pcap" 2>/dev/null >"$d/tcpdump.txt" || true
+        "$LAB" exec tcpdump -n -tt -r "$d/wtcurl.pcap" 2>/dev/null >"$d/wtcurl-pcap.txt" || true
+        perl -MJSON::PP -ne '$e = eval { decode_json($_) } or next; print "$e->{line}\n" if ($e->{type} // "") eq "packet"' \
+            "$d/trace.json" >"$d/wtcurl-lines.txt" 2>/dev/null || true
+        cut -d' ' -f2- "$d/tcpdump.txt" >"$d/a.txt"
+        cut -d' ' -f2- "$d/wtcurl-pcap.txt" >"$d/b.txt"
+        norm_td "$d/tcpdump.txt" >"$d/td-norm.txt"
+        norm_wt "$d/wtcurl-lines.txt" >"$d/wt-norm.txt"
+        n_td=$(wc -l <"$d/a.txt")
+        n_wt=$(wc -l <"$d/b.txt")
+        n_dns=$(grep -c -E '\.53 > |\.53: ' "$d/td-norm.txt" || true)
+        n_tcp=$(grep -c 'Flags \[' "$d/td-norm.txt" || true)
+        tcp_shape "$d/td-norm.txt" >"$d/shape.txt"
+        n_conn=$(wc -l <"$d/shape.txt")
+        bad_shape=$(awk '!(/^>S <S\. >\. / && />F/ && /<F/)' "$d/shape.txt" | head -n 1)
+        case "$name" in plain) want_conn=1 ;; *) want_conn=2 ;; esac
+        if [ "$pk_rc" -ne 0 ]; then
+            fail "--packets vs tcpdump ($name): wtcurl exited $pk_rc; stderr: $(tail -n 3 "$d/stderr" | tr '\n' ' ')"
+        elif [ "$n_wt" -eq 0 ] || [ "$n_wt" -ne "$n_td" ] || ! cmp -s "$d/a.txt" "$d/b.txt"; then
+            fail "--packets vs tcpdump ($name, on $cli_if): wtcurl's pcap $n_wt packets, tcpdump's $n_td; first difference (< tcpdump, > wtcurl):"
+            diff "$d/a.txt" "$d/b.txt" | head -n 6 || true
+        elif ! cmp -s "$d/td-norm.txt" "$d/wt-norm.txt"; then
+            fail "--packets vs tcpdump ($name, on $cli_if): wtcurl's decoded lines differ from tcpdump's ($(wc -l <"$d/wt-norm.txt") vs $n_td); first difference (< tcpdump, > wtcurl):"
+            diff "$d/td-norm.txt" "$d/wt-norm.txt" | head -n 6 || true
+        elif [ "$n_dns" -lt 2 ] || [ "$n_conn" -ne "$want_conn" ] || [ -n "$bad_shape" ]; then
+            fail "--packets vs tcpdump ($name, on $cli_if): $n_dns DNS packets, $n_conn TCP connections (want $want_conn); a connection without S, S., . then a FIN each way: '${bad_shape:-}'"
+        else
+            pass "--packets vs tcpdump ($name, on $cli_if): the same $n_wt packets ($n_dns DNS, $n_tcp TCP over $n_conn connections) in both pcaps and in wtcurl's own lines: same order, direction, flags, seq/ack, win, options and lengths; handshake and close: $(tr '\n' '|' <"$d/shape.txt" | sed 's/|$//; s/|/ | /g')"
+        fi
+    done
+fi
 
 # The committed evidence for WALKTHROUGH.md (scripts/captures.sh) must check clean too.
 check_run "captures/wtcurl-plain" "$ROOT/captures/wtcurl-plain/trace.json" "$ROOT/captures/wtcurl-plain/strace.log"

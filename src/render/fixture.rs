@@ -593,39 +593,407 @@ pub fn packets_plain_http() -> Vec<Event> {
     ]
 }
 
-/// [`tls13_handshake`] with the socket, connect and handshake completion before it, as a run
-/// over TLS has them: what the syscall ladder needs.
-pub fn tls13_with_connect() -> Vec<Event> {
+/// `wtcurl https://wetransfer.com/ --packets` in the lab: the TLS connection's packets as the
+/// ladder sees them (lines and payload descriptions from captures/wtcurl-follow, times made up).
+pub fn packets_https() -> Vec<Event> {
+    let c: std::net::SocketAddr = "[2001:db8::2]:54154".parse().unwrap();
+    let w: std::net::SocketAddr = "[2001:db8::1]:443".parse().unwrap();
+    let pkt = |at_us: u64, out: bool, flags: &str, len: usize, what: &str, rest: &str| {
+        let (src, dst) = if out { (c, w) } else { (w, c) };
+        Event::Packet {
+            at_us,
+            direction: if out { "out" } else { "in" }.into(),
+            src,
+            dst,
+            flags: Some(flags.into()),
+            payload_len: len,
+            what: what.into(),
+            line: format!("1700000000.{at_us:06} {rest}"),
+        }
+    };
+    vec![
+        Event::CaptureStart {
+            at_us: 5,
+            interface: Some("wtc-c".into()),
+            hosts: vec!["2001:db8::1".parse().unwrap()],
+            error: None,
+            hint: None,
+        },
+        pkt(
+            100,
+            true,
+            "S",
+            0,
+            "",
+            "IP6 2001:db8::2.54154 > 2001:db8::1.443: Flags [S], seq 1660361026, win 64800, options [mss 1440,sackOK,TS val 1466126158 ecr 0,nop,wscale 10], length 0",
+        ),
+        pkt(
+            131,
+            false,
+            "S.",
+            0,
+            "",
+            "IP6 2001:db8::1.443 > 2001:db8::2.54154: Flags [S.], seq 1892009485, ack 1660361027, win 64260, options [mss 1440,sackOK,TS val 3253463459 ecr 1466126158,nop,wscale 10], length 0",
+        ),
+        pkt(
+            139,
+            true,
+            ".",
+            0,
+            "",
+            "IP6 2001:db8::2.54154 > 2001:db8::1.443: Flags [.], ack 1, win 64, options [nop,nop,TS val 1466126158 ecr 3253463459], length 0",
+        ),
+        pkt(
+            1333,
+            true,
+            "P.",
+            256,
+            "TLS ClientHello",
+            "IP6 2001:db8::2.54154 > 2001:db8::1.443: Flags [P.], seq 1:257, ack 1, win 64, options [nop,nop,TS val 1466126159 ecr 3253463459], length 256: TLS ClientHello",
+        ),
+        pkt(
+            1366,
+            false,
+            ".",
+            0,
+            "",
+            "IP6 2001:db8::1.443 > 2001:db8::2.54154: Flags [.], ack 257, win 63, options [nop,nop,TS val 3253463460 ecr 1466126159], length 0",
+        ),
+        pkt(
+            1869,
+            false,
+            "P.",
+            888,
+            "TLS ServerHello, ChangeCipherSpec, application data x4",
+            "IP6 2001:db8::1.443 > 2001:db8::2.54154: Flags [P.], seq 1:889, ack 257, win 63, options [nop,nop,TS val 3253463460 ecr 1466126159], length 888: TLS ServerHello, ChangeCipherSpec, application data x4",
+        ),
+        pkt(
+            1876,
+            true,
+            ".",
+            0,
+            "",
+            "IP6 2001:db8::2.54154 > 2001:db8::1.443: Flags [.], ack 889, win 66, options [nop,nop,TS val 1466126159 ecr 3253463460], length 0",
+        ),
+        pkt(
+            2922,
+            true,
+            "P.",
+            80,
+            "TLS ChangeCipherSpec, application data",
+            "IP6 2001:db8::2.54154 > 2001:db8::1.443: Flags [P.], seq 257:337, ack 889, win 66, options [nop,nop,TS val 1466126160 ecr 3253463460], length 80: TLS ChangeCipherSpec, application data",
+        ),
+        pkt(
+            3128,
+            false,
+            "P.",
+            303,
+            "TLS application data",
+            "IP6 2001:db8::1.443 > 2001:db8::2.54154: Flags [P.], seq 889:1192, ack 337, win 63, options [nop,nop,TS val 3253463462 ecr 1466126160], length 303: TLS application data",
+        ),
+        pkt(
+            3193,
+            false,
+            "P.",
+            303,
+            "TLS application data",
+            "IP6 2001:db8::1.443 > 2001:db8::2.54154: Flags [P.], seq 1192:1495, ack 337, win 63, options [nop,nop,TS val 3253463462 ecr 1466126160], length 303: TLS application data",
+        ),
+        pkt(
+            3511,
+            true,
+            "P.",
+            101,
+            "TLS application data",
+            "IP6 2001:db8::2.54154 > 2001:db8::1.443: Flags [P.], seq 337:438, ack 1495, win 66, options [nop,nop,TS val 1466126161 ecr 3253463462], length 101: TLS application data",
+        ),
+        pkt(
+            3614,
+            false,
+            "P.",
+            297,
+            "TLS application data",
+            "IP6 2001:db8::1.443 > 2001:db8::2.54154: Flags [P.], seq 1495:1792, ack 438, win 63, options [nop,nop,TS val 3253463462 ecr 1466126161], length 297: TLS application data",
+        ),
+        pkt(
+            4515,
+            true,
+            "P.",
+            24,
+            "TLS application data",
+            "IP6 2001:db8::2.54154 > 2001:db8::1.443: Flags [P.], seq 438:462, ack 1792, win 66, options [nop,nop,TS val 1466126162 ecr 3253463462], length 24: TLS application data",
+        ),
+        pkt(
+            4619,
+            false,
+            "F.",
+            0,
+            "",
+            "IP6 2001:db8::1.443 > 2001:db8::2.54154: Flags [F.], seq 1792, ack 462, win 63, options [nop,nop,TS val 3253463463 ecr 1466126162], length 0",
+        ),
+        pkt(
+            4814,
+            true,
+            "F.",
+            0,
+            "",
+            "IP6 2001:db8::2.54154 > 2001:db8::1.443: Flags [F.], seq 462, ack 1793, win 66, options [nop,nop,TS val 1466126162 ecr 3253463463], length 0",
+        ),
+        pkt(
+            4844,
+            false,
+            ".",
+            0,
+            "",
+            "IP6 2001:db8::1.443 > 2001:db8::2.54154: Flags [.], ack 463, win 63, options [nop,nop,TS val 3253463463 ecr 1466126162], length 0",
+        ),
+        Event::CaptureDone {
+            at_us: 6000,
+            interface: "wtc-c".into(),
+            linktype: "EN10MB".into(),
+            packets: 16,
+            dropped: 0,
+            dropped_known: true,
+            notes: vec![],
+            pcap: None,
+        },
+    ]
+}
+
+/// `wtcurl https://wetransfer.com/` over TLS 1.3 against the demo stand-in (DNS left out): the
+/// socket, connect, handshake, request, response and close, as the syscall ladder needs them.
+pub fn https_200() -> Vec<Event> {
     let web: std::net::SocketAddr = "127.0.0.1:8443".parse().unwrap();
     let local: std::net::SocketAddr = "127.0.0.1:43211".parse().unwrap();
-    let mut events = tls13_handshake();
-    let connect = vec![
+    let rec = |at_us: u64, direction: &str, content_type: &str, length: usize, encrypted: bool| {
+        Event::TlsRecord {
+            at_us,
+            direction: direction.into(),
+            content_type: content_type.into(),
+            version: "TLS 1.2".into(),
+            length,
+            encrypted,
+        }
+    };
+    let msg = |at_us: u64, direction: &str, name: &str, length: usize, encrypted: bool| {
+        Event::TlsMessage {
+            at_us,
+            direction: direction.into(),
+            name: name.into(),
+            length,
+            encrypted,
+            source: if encrypted {
+                "decrypted by wtcurl with the traffic secret rustls logged"
+            } else {
+                "read from the record"
+            }
+            .into(),
+            detail: json!({}),
+        }
+    };
+    let poll = |t: u64, events: &str| {
+        sys(
+            "poll",
+            3,
+            1,
+            None,
+            t,
+            json!({"fds": [{"fd": 3, "events": events, "revents": events}], "timeout_ms": -1}),
+        )
+    };
+    let send = |t: u64, n: i64| {
+        sys(
+            "sendto",
+            3,
+            n,
+            None,
+            t,
+            json!({"len": n, "flags": "MSG_NOSIGNAL", "to": null}),
+        )
+    };
+    let recv = |t: u64, n: i64| {
+        sys(
+            "recvfrom",
+            3,
+            n,
+            None,
+            t,
+            json!({"len": 16645, "from": null}),
+        )
+    };
+    vec![
+        Event::TraceStart {
+            schema: 1,
+            epoch_us: 1_700_000_000_000_000,
+            pid: 4242,
+        },
+        Event::Phase {
+            at_us: 100,
+            hop: 0,
+            phase: Phase::Tcp,
+        },
         sys(
             "socket",
             3,
             3,
             None,
-            60,
+            110,
             json!({"domain": "AF_INET", "type": "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0}),
         ),
+        Event::ConnectAttempt {
+            at_us: 120,
+            fd: 3,
+            addr: web,
+        },
         sys(
             "connect",
             3,
             -1,
             Some("EINPROGRESS"),
-            70,
+            130,
             json!({"addr": "127.0.0.1:8443"}),
         ),
+        poll(140, "POLLOUT"),
+        sys(
+            "getsockopt",
+            3,
+            0,
+            None,
+            150,
+            json!({"level": "SOL_SOCKET", "optname": "SO_ERROR", "value": 0}),
+        ),
+        sys(
+            "getsockname",
+            3,
+            0,
+            None,
+            160,
+            json!({"addr": "127.0.0.1:43211"}),
+        ),
         Event::ConnectResult {
-            at_us: 90,
+            at_us: 170,
             fd: 3,
             addr: web,
             ok: true,
             error: None,
             local: Some(local),
-            elapsed_us: 20,
+            elapsed_us: 40,
         },
-    ];
-    events.splice(1..1, connect);
-    events
+        Event::Phase {
+            at_us: 200,
+            hop: 0,
+            phase: Phase::Tls,
+        },
+        Event::TlsStart {
+            at_us: 210,
+            fd: 3,
+            server_name: Some("wetransfer.com".into()),
+            versions: vec!["TLS 1.3".into(), "TLS 1.2".into()],
+            alpn_offered: vec!["http/1.1".into()],
+            trust: "the demo CA".into(),
+        },
+        send(220, 256),
+        rec(230, "sent", "handshake", 251, false),
+        msg(231, "sent", "ClientHello", 247, false),
+        poll(240, "POLLIN"),
+        recv(500, 753),
+        rec(510, "received", "handshake", 122, false),
+        msg(511, "received", "ServerHello", 118, false),
+        rec(512, "received", "change_cipher_spec", 1, false),
+        msg(513, "received", "ChangeCipherSpec", 1, false),
+        rec(514, "received", "application_data", 615, true),
+        msg(515, "received", "EncryptedExtensions", 21, true),
+        msg(516, "received", "Certificate", 438, true),
+        Event::TlsVerified {
+            at_us: 517,
+            ok: true,
+            anchor: Some("CN=wtcurl demo CA (the demo CA)".into()),
+            matched_name: Some("DNS:wetransfer.com".into()),
+            detail: String::new(),
+        },
+        msg(518, "received", "CertificateVerify", 75, true),
+        msg(519, "received", "Finished", 48, true),
+        send(600, 80),
+        rec(610, "sent", "change_cipher_spec", 1, false),
+        msg(611, "sent", "ChangeCipherSpec", 1, false),
+        rec(612, "sent", "application_data", 69, true),
+        msg(613, "sent", "Finished", 48, true),
+        Event::TlsDone {
+            at_us: 620,
+            version: "TLS 1.3".into(),
+            cipher_suite: "TLS_AES_256_GCM_SHA384".into(),
+            key_exchange: Some("x25519".into()),
+            alpn: Some("http/1.1".into()),
+            round_trips: 1,
+            session_tickets: 0,
+        },
+        Event::Phase {
+            at_us: 630,
+            hop: 0,
+            phase: Phase::Request,
+        },
+        send(640, 101),
+        rec(650, "sent", "application_data", 96, true),
+        Event::RequestWritten {
+            at_us: 660,
+            fd: 3,
+            head: "GET / HTTP/1.1\r\nHost: wetransfer.com\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\n"
+                .into(),
+            head_bytes: 79,
+            body_bytes: 0,
+        },
+        Event::Phase {
+            at_us: 670,
+            hop: 0,
+            phase: Phase::Response,
+        },
+        poll(680, "POLLIN"),
+        recv(900, 525),
+        rec(910, "received", "application_data", 179, true),
+        msg(911, "received", "NewSessionTicket", 77, true),
+        msg(912, "received", "NewSessionTicket", 77, true),
+        rec(913, "received", "application_data", 336, true),
+        Event::FirstByte { at_us: 920 },
+        Event::ResponseHead {
+            at_us: 930,
+            version: "HTTP/1.1".into(),
+            status: 200,
+            reason: "OK".into(),
+            headers: vec![("Content-Length".into(), "209".into())],
+            head_bytes: 110,
+            framing: "content-length".into(),
+            content_length: Some(209),
+            encoding: None,
+        },
+        Event::BodyDone {
+            at_us: 940,
+            wire_bytes: 209,
+            body_bytes: 209,
+            recv_calls: 1,
+            chunks: 0,
+            trailers: vec![],
+        },
+        Event::Phase {
+            at_us: 950,
+            hop: 0,
+            phase: Phase::Close,
+        },
+        send(960, 24),
+        Event::TlsAlert {
+            at_us: 970,
+            direction: "sent".into(),
+            level: "warning".into(),
+            description: "close_notify".into(),
+        },
+        sys("close", 3, 0, None, 980, json!({})),
+        Event::Closed {
+            at_us: 990,
+            fd: 3,
+            first_fin: "client".into(),
+        },
+        Event::Done {
+            at_us: 1000,
+            exit_code: 0,
+        },
+    ]
 }

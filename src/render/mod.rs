@@ -64,13 +64,18 @@ mod snapshots {
     #[test]
     fn ladder_from_syscalls_tls13() {
         insta::assert_snapshot!(ladder_part(&explain_with_syscall_ladder(
-            &fixture::tls13_with_connect()
+            &fixture::https_200()
         )));
     }
 
     #[test]
     fn ladder_from_packets_plain_http() {
         insta::assert_snapshot!(explain(&fixture::packets_plain_http()));
+    }
+
+    #[test]
+    fn ladder_from_packets_https() {
+        insta::assert_snapshot!(explain(&fixture::packets_https()));
     }
 
     #[test]

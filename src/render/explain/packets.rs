@@ -139,7 +139,7 @@ impl<W: Write> Explain<W> {
                 }
                 if *packets > lines.len() {
                     self.note(format!(
-                        "… {} more packets not listed (the pcap file has them all)",
+                        "… {} more packets not listed (--pcap FILE and --trace-json keep every one)",
                         packets - lines.len()
                     ));
                 }
@@ -159,14 +159,15 @@ impl<W: Write> Explain<W> {
                         "   written to {p} (read it with `tcpdump -n -r {p}`)"
                     ));
                 }
-                self.ladder();
+                self.ladder(*packets);
             }
             _ => {}
         }
     }
 
-    /// One ladder per conversation (local, remote), in order of first packet.
-    fn ladder(&mut self) {
+    /// One ladder per conversation (local, remote), in order of first packet; `captured` is the
+    /// capture's whole count, so the packets past [`LADDER_MAX`] are said to be left out.
+    fn ladder(&mut self, captured: usize) {
         let mut convs: Vec<(SocketAddr, SocketAddr)> = Vec::new();
         for p in &self.packets {
             if !convs.contains(&(p.local, p.remote)) {
@@ -209,6 +210,13 @@ impl<W: Write> Explain<W> {
                 self.line(&format!("   {stamp:>12}  {a}"));
             }
         }
+        if captured > packets.len() {
+            self.note(format!(
+                "… the ladder stops after {} packets; {} more not drawn (--pcap FILE and --trace-json keep every one)",
+                packets.len(),
+                captured - packets.len()
+            ));
+        }
         self.packets = packets;
     }
 }
@@ -230,6 +238,50 @@ mod tests {
             "DNS query A x id 0x1 (32 B)"
         );
         assert_eq!(label(Some("F."), 0, ""), "FIN-ACK");
+    }
+
+    #[test]
+    fn a_long_capture_is_drawn_up_to_the_cap_and_says_how_many_more() {
+        use crate::event::Observer;
+        let c: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let w: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let mut e = Explain::new(Vec::new(), crate::render::palette::Palette::plain());
+        e.on_event(&Event::CaptureStart {
+            at_us: 1,
+            interface: Some("lo".into()),
+            hosts: vec![w.ip()],
+            error: None,
+            hint: None,
+        });
+        let n = LADDER_MAX + 10;
+        for i in 0..n {
+            e.on_event(&Event::Packet {
+                at_us: 10 + i as u64,
+                direction: "out".into(),
+                src: c,
+                dst: w,
+                flags: Some(".".into()),
+                payload_len: 0,
+                what: String::new(),
+                line: format!("packet {i}"),
+            });
+        }
+        e.on_event(&Event::CaptureDone {
+            at_us: 1000,
+            interface: "lo".into(),
+            linktype: "loopback".into(),
+            packets: n,
+            dropped: 0,
+            dropped_known: true,
+            notes: vec![],
+            pcap: None,
+        });
+        let text = String::from_utf8(e.into_inner()).unwrap();
+        assert_eq!(text.matches("├─ ACK ─").count(), LADDER_MAX, "{text}");
+        assert!(
+            text.contains("… the ladder stops after 300 packets; 10 more not drawn"),
+            "{text}"
+        );
     }
 
     #[test]

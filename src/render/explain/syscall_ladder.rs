@@ -1,8 +1,10 @@
 //! `--ladder` without `--packets`: the ladder diagram built from syscalls, and saying so.
 //!
 //! Each arrow is a syscall wtcurl made on a socket (connect, sendto, recvfrom, close) with the
-//! bytes it moved; the packets the kernel sends or receives on its own (the SYN-ACK, the final
-//! ACK, the server's last FIN) are drawn too but marked inferred. `--packets` draws the real one.
+//! bytes it moved, and what those bytes carried as later events name it (TLS messages, the request
+//! line, the response status). The segments the kernel sends or receives on its own (the SYN-ACK,
+//! the handshake's last ACK, the server's FIN) are drawn too, marked inferred. `--packets` draws
+//! the real segments. Memory is bounded: at most [`STEPS_MAX`] arrows, the rest counted.
 
 use super::Explain;
 use super::packets::arrow;
@@ -24,8 +26,52 @@ struct Step {
     label: String,
     /// After the arrow: the syscall behind it, or why it is inferred.
     note: String,
+    /// What the bytes carried, from later events (TLS messages, the request line, the status).
+    carried: Vec<String>,
     /// A sendto or recvfrom that moved bytes (TLS messages and the response head attach to these).
     data: bool,
+}
+
+/// Names kept per arrow (a repeat of the last one is counted, not stored).
+const CARRIED_MAX: usize = 16;
+
+impl Step {
+    fn new(at_us: u64, out: bool, label: String, note: String, data: bool) -> Step {
+        Step {
+            at_us,
+            out,
+            label,
+            note,
+            carried: Vec::new(),
+            data,
+        }
+    }
+
+    /// Adds what the bytes carried; a repeat of the previous name becomes `name ×2`, `×3`, ….
+    fn carry(&mut self, what: &str) {
+        if let Some(last) = self.carried.last_mut() {
+            let (name, n) = match last.rsplit_once(" ×") {
+                Some((name, n)) => (name, n.parse::<u32>().unwrap_or(1)),
+                None => (last.as_str(), 1),
+            };
+            if name == what {
+                *last = format!("{what} ×{}", n.saturating_add(1));
+                return;
+            }
+        }
+        if self.carried.len() < CARRIED_MAX {
+            self.carried.push(what.to_string());
+        }
+    }
+
+    /// The text after the arrow: the syscall (or why it is inferred), then what it carried.
+    fn text(&self) -> String {
+        if self.carried.is_empty() {
+            self.note.clone()
+        } else {
+            format!("{}: {}", self.note, self.carried.join(", "))
+        }
+    }
 }
 
 /// One socket's exchange with one peer.
@@ -37,6 +83,12 @@ struct Conversation {
     remote: Option<SocketAddr>,
     steps: Vec<Step>,
     tls: bool,
+    /// connect() is under way: a poll that says writable is the SYN-ACK's arrival.
+    connecting: bool,
+    /// When poll() said the connecting socket was writable.
+    writable_us: Option<u64>,
+    /// The connect succeeded (only then does close() send a FIN).
+    connected: bool,
     /// recvfrom returned 0: the server's FIN came first.
     peer_closed: bool,
     open: bool,
@@ -58,6 +110,9 @@ impl SyscallLadder {
     }
 
     fn push(&mut self, fd: i32, step: Step) {
+        if self.conv(fd).is_none() {
+            return;
+        }
         if self.steps >= STEPS_MAX {
             self.omitted += 1;
             return;
@@ -66,6 +121,12 @@ impl SyscallLadder {
             c.steps.push(step);
             self.steps += 1;
         }
+    }
+
+    /// The newest arrow of one direction that moved bytes on `fd`.
+    fn last_data(&mut self, fd: i32, out: bool) -> Option<&mut Step> {
+        self.conv(fd)
+            .and_then(|c| c.steps.iter_mut().rev().find(|s| s.out == out && s.data))
     }
 
     /// Takes in one event (before it is rendered).
@@ -81,43 +142,46 @@ impl SyscallLadder {
                 local,
                 ..
             } => {
-                if *ok {
-                    if let Some(c) = self.conv(*fd) {
+                let mut at = *at_us;
+                if let Some(c) = self.conv(*fd) {
+                    c.connecting = false;
+                    c.connected = *ok;
+                    if *ok {
                         c.local = *local;
                     }
+                    at = c.writable_us.unwrap_or(at);
+                }
+                if *ok {
                     self.push(
                         *fd,
-                        Step {
-                            at_us: *at_us,
-                            out: false,
-                            label: "SYN-ACK".into(),
-                            note: "inferred: poll() said writable and SO_ERROR was 0".into(),
-                            data: false,
-                        },
+                        Step::new(
+                            at,
+                            false,
+                            "SYN-ACK".into(),
+                            "inferred: poll() said writable and SO_ERROR was 0".into(),
+                            false,
+                        ),
                     );
                     self.push(
                         *fd,
-                        Step {
-                            at_us: *at_us,
-                            out: true,
-                            label: "ACK".into(),
-                            note: "inferred: the kernel completes the handshake itself".into(),
-                            data: false,
-                        },
+                        Step::new(
+                            at,
+                            true,
+                            "ACK".into(),
+                            "inferred: the kernel completes the handshake itself".into(),
+                            false,
+                        ),
                     );
                 } else {
                     self.push(
                         *fd,
-                        Step {
-                            at_us: *at_us,
-                            out: false,
-                            label: "no connection".into(),
-                            note: format!(
-                                "the connect failed: {}",
-                                error.as_deref().unwrap_or("?")
-                            ),
-                            data: false,
-                        },
+                        Step::new(
+                            *at_us,
+                            false,
+                            "no connection".into(),
+                            format!("the connect failed: {}", error.as_deref().unwrap_or("?")),
+                            false,
+                        ),
                     );
                 }
             }
@@ -135,6 +199,12 @@ impl SyscallLadder {
                 description,
                 ..
             } => self.tls_detail(direction == "sent", &format!("alert {description}")),
+            Event::RequestWritten { fd, head, .. } => {
+                let line = head.lines().next().unwrap_or("").trim_end();
+                if let Some(step) = self.last_data(*fd, true) {
+                    step.carry(line);
+                }
+            }
             Event::ResponseHead {
                 version,
                 status,
@@ -148,8 +218,7 @@ impl SyscallLadder {
                     .find(|c| c.open && c.stream)
                     .and_then(|c| c.steps.iter_mut().rev().find(|s| !s.out && s.data))
                 {
-                    step.note
-                        .push_str(&format!(": {version} {status} {reason}"));
+                    step.carry(&format!("{version} {status} {reason}"));
                 }
             }
             Event::Closed {
@@ -160,14 +229,13 @@ impl SyscallLadder {
                 if first_fin == "client" {
                     self.push(
                         *fd,
-                        Step {
-                            at_us: *at_us,
-                            out: false,
-                            label: "FIN".into(),
-                            note: "inferred: the server's answer to ours; no syscall sees it"
-                                .into(),
-                            data: false,
-                        },
+                        Step::new(
+                            *at_us,
+                            false,
+                            "FIN".into(),
+                            "inferred: the server's FIN; no syscall sees it, nor whether it came before or after ours".into(),
+                            false,
+                        ),
                     );
                 }
                 if let Some(c) = self.conv(*fd) {
@@ -183,19 +251,9 @@ impl SyscallLadder {
         let Some(fd) = self.tls_fd else {
             return;
         };
-        let Some(step) = self
-            .conv(fd)
-            .and_then(|c| c.steps.iter_mut().rev().find(|s| s.out == out && s.data))
-        else {
-            return;
-        };
-        if !step.note.contains(':') {
-            step.note.push(':');
-        } else {
-            step.note.push(',');
+        if let Some(step) = self.last_data(fd, out) {
+            step.carry(name);
         }
-        step.note.push(' ');
-        step.note.push_str(name);
     }
 
     fn syscall(&mut self, s: &SyscallRecord) {
@@ -203,7 +261,9 @@ impl SyscallLadder {
             return;
         };
         match (&s.args, s.name) {
-            (SyscallArgs::Socket { kind, .. }, _) if s.ret >= 0 => {
+            (SyscallArgs::Socket { domain, kind, .. }, _)
+                if s.ret >= 0 && domain.starts_with("AF_INET") =>
+            {
                 self.convs.push(Conversation {
                     fd: s.ret as i32,
                     stream: kind.starts_with("SOCK_STREAM"),
@@ -211,28 +271,44 @@ impl SyscallLadder {
                     remote: None,
                     steps: Vec::new(),
                     tls: false,
+                    connecting: false,
+                    writable_us: None,
+                    connected: false,
                     peer_closed: false,
                     open: true,
                 });
             }
             (SyscallArgs::Addr { addr }, "connect") => {
-                if let Some(c) = self.conv(fd) {
-                    c.remote = *addr;
-                }
+                let Some(c) = self.conv(fd) else {
+                    return;
+                };
+                c.remote = *addr;
+                c.connecting = c.stream;
                 let result = match &s.errno {
                     Some(e) => format!("-1 {e}"),
                     None => s.ret.to_string(),
                 };
                 self.push(
                     fd,
-                    Step {
-                        at_us: s.end_us,
-                        out: true,
-                        label: "SYN".into(),
-                        note: format!("connect() = {result}; the kernel sends the SYN"),
-                        data: false,
-                    },
+                    Step::new(
+                        s.end_us,
+                        true,
+                        "SYN".into(),
+                        format!("connect() = {result}; the kernel sends the SYN"),
+                        false,
+                    ),
                 );
+            }
+            (SyscallArgs::Poll { fds, .. }, _) => {
+                for p in fds {
+                    if p.revents.contains("POLLOUT")
+                        && let Some(c) = self.conv(p.fd)
+                        && c.connecting
+                        && c.writable_us.is_none()
+                    {
+                        c.writable_us = Some(s.end_us);
+                    }
+                }
             }
             (SyscallArgs::Sendto { to, .. }, _) if s.ret > 0 => {
                 let phase = self.phase;
@@ -252,13 +328,13 @@ impl SyscallLadder {
                 };
                 self.push(
                     fd,
-                    Step {
-                        at_us: s.end_us,
-                        out: true,
-                        label: format!("{what} ({} B)", Thousands(s.ret as u64)),
-                        note: format!("sendto() = {}", s.ret),
-                        data: true,
-                    },
+                    Step::new(
+                        s.end_us,
+                        true,
+                        format!("{what} ({} B)", Thousands(s.ret as u64)),
+                        format!("sendto() = {}", s.ret),
+                        true,
+                    ),
                 );
             }
             (SyscallArgs::Recvfrom { from, .. }, _) if s.ret >= 0 => {
@@ -273,13 +349,13 @@ impl SyscallLadder {
                     c.peer_closed = true;
                     self.push(
                         fd,
-                        Step {
-                            at_us: s.end_us,
-                            out: false,
-                            label: "FIN".into(),
-                            note: "recvfrom() = 0: the server closed its side".into(),
-                            data: false,
-                        },
+                        Step::new(
+                            s.end_us,
+                            false,
+                            "FIN".into(),
+                            "recvfrom() = 0: the server closed its side (its FIN arrived)".into(),
+                            false,
+                        ),
                     );
                     return;
                 }
@@ -292,21 +368,21 @@ impl SyscallLadder {
                 };
                 self.push(
                     fd,
-                    Step {
-                        at_us: s.end_us,
-                        out: false,
-                        label: format!("{what} ({} B)", Thousands(s.ret as u64)),
-                        note: format!("recvfrom() = {}", s.ret),
-                        data: true,
-                    },
+                    Step::new(
+                        s.end_us,
+                        false,
+                        format!("{what} ({} B)", Thousands(s.ret as u64)),
+                        format!("recvfrom() = {}", s.ret),
+                        true,
+                    ),
                 );
             }
             (_, "close") => {
                 let Some(c) = self.conv(fd) else {
                     return;
                 };
-                if !c.stream {
-                    // Closing a UDP socket sends nothing.
+                if !c.stream || !c.connected {
+                    // Closing a UDP socket sends nothing; nor does closing one that never connected.
                     c.open = false;
                     return;
                 }
@@ -317,13 +393,7 @@ impl SyscallLadder {
                 };
                 self.push(
                     fd,
-                    Step {
-                        at_us: s.end_us,
-                        out: true,
-                        label: "FIN".into(),
-                        note: note.into(),
-                        data: false,
-                    },
+                    Step::new(s.end_us, true, "FIN".into(), note.into(), false),
                 );
             }
             _ => {}
@@ -379,7 +449,7 @@ impl<W: Write> Explain<W> {
                 self.linef(format_args!(
                     "   {stamp:>12}  {}  {}",
                     p.show(style, arrow(&s.label, s.out)),
-                    p.show(p.dim, &s.note)
+                    p.show(p.dim, &s.text())
                 ));
             }
         }
@@ -389,5 +459,164 @@ impl<W: Write> Explain<W> {
                 ladder.omitted
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sys(
+        name: &'static str,
+        ret: i64,
+        errno: Option<&str>,
+        t: u64,
+        args: serde_json::Value,
+    ) -> Event {
+        Event::Syscall(SyscallRecord {
+            name,
+            fd: Some(3),
+            ret,
+            errno: errno.map(str::to_string),
+            start_us: t,
+            end_us: t + 1,
+            args: SyscallArgs::from_json(args),
+        })
+    }
+
+    fn tcp_socket(t: u64) -> Event {
+        sys(
+            "socket",
+            3,
+            None,
+            t,
+            json!({"domain": "AF_INET", "type": "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0}),
+        )
+    }
+
+    fn connected(l: &mut SyscallLadder) {
+        l.on_event(&tcp_socket(1));
+        l.on_event(&sys(
+            "connect",
+            -1,
+            Some("EINPROGRESS"),
+            2,
+            json!({"addr": "127.0.0.1:80"}),
+        ));
+        l.on_event(&Event::ConnectResult {
+            at_us: 5,
+            fd: 3,
+            addr: "127.0.0.1:80".parse().unwrap(),
+            ok: true,
+            error: None,
+            local: Some("127.0.0.1:40000".parse().unwrap()),
+            elapsed_us: 3,
+        });
+    }
+
+    fn labels(l: &SyscallLadder) -> Vec<String> {
+        l.convs
+            .iter()
+            .flat_map(|c| {
+                c.steps
+                    .iter()
+                    .map(|s| format!("{} | {}", s.label, s.text()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_refused_connect_draws_no_fin() {
+        let mut l = SyscallLadder::default();
+        l.on_event(&tcp_socket(1));
+        l.on_event(&sys(
+            "connect",
+            -1,
+            Some("EINPROGRESS"),
+            2,
+            json!({"addr": "127.0.0.1:80"}),
+        ));
+        l.on_event(&Event::ConnectResult {
+            at_us: 5,
+            fd: 3,
+            addr: "127.0.0.1:80".parse().unwrap(),
+            ok: false,
+            error: Some("ECONNREFUSED".into()),
+            local: None,
+            elapsed_us: 3,
+        });
+        l.on_event(&sys("close", 0, None, 6, json!({})));
+        let got = labels(&l);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            got[1].starts_with("no connection | the connect failed: ECONNREFUSED"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn the_servers_fin_first_is_seen_by_recvfrom_zero() {
+        let mut l = SyscallLadder::default();
+        connected(&mut l);
+        l.on_event(&sys(
+            "recvfrom",
+            0,
+            None,
+            10,
+            json!({"len": 100, "from": null}),
+        ));
+        l.on_event(&sys("close", 0, None, 11, json!({})));
+        l.on_event(&Event::Closed {
+            at_us: 12,
+            fd: 3,
+            first_fin: "server".into(),
+        });
+        let got = labels(&l);
+        assert!(got[3].starts_with("FIN | recvfrom() = 0"), "{got:?}");
+        assert!(got[4].contains("answers the server's FIN"), "{got:?}");
+        // No inferred FIN: the server's is the one recvfrom saw.
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert!(
+            got.iter()
+                .all(|g| !g.contains("inferred: the server's FIN")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn repeated_messages_are_counted_and_arrows_are_capped() {
+        let mut s = Step::new(0, false, "x".into(), "recvfrom() = 9".into(), true);
+        s.carry("NewSessionTicket");
+        s.carry("NewSessionTicket");
+        s.carry("NewSessionTicket");
+        s.carry("HTTP/1.1 200 OK");
+        assert_eq!(
+            s.text(),
+            "recvfrom() = 9: NewSessionTicket ×3, HTTP/1.1 200 OK"
+        );
+        for i in 0..100 {
+            s.carry(&format!("m{i}"));
+        }
+        assert_eq!(s.carried.len(), CARRIED_MAX);
+
+        let mut l = SyscallLadder::default();
+        connected(&mut l);
+        for t in 0..(STEPS_MAX as u64 + 50) {
+            l.on_event(&sys(
+                "recvfrom",
+                10,
+                None,
+                10 + t,
+                json!({"len": 100, "from": null}),
+            ));
+        }
+        assert_eq!(l.steps, STEPS_MAX);
+        assert_eq!(l.omitted, 53);
+        let mut out = Explain::new(Vec::new(), crate::render::palette::Palette::plain());
+        out.syscall_ladder = Some(l);
+        out.syscall_ladder();
+        let text = String::from_utf8(out.into_inner()).unwrap();
+        assert!(text.contains("… 53 more arrows not drawn"), "{text}");
     }
 }

@@ -1,0 +1,230 @@
+//! curl compatibility of the command line: URL spelling, exit codes, warnings and `-w`, each
+//! checked by running the real binary against small servers on 127.0.0.1 that the test starts.
+//!
+//! The expected values come from curl 7.88.1 run against the same kind of loopback server (the
+//! commands are in the comments). No test sends anything beyond loopback: every URL is an IP
+//! literal, or its host name is pinned with --resolve, and a test that must not resolve a name
+//! passes --dns-servers of a UDP socket it owns and asserts that nothing arrived there.
+
+use assert_cmd::Command;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long a server runs at most, whatever happens.
+const SERVER_LIFETIME: Duration = Duration::from_secs(30);
+
+type Handler = dyn Fn(&str, u16) -> Vec<u8> + Send + Sync;
+
+/// A loopback HTTP server: reads each request (head and a Content-Length body), records it,
+/// answers with what the handler returns for (request line, own port), and closes.
+struct Server {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<Vec<u8>>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(handler: impl Fn(&str, u16) -> Vec<u8> + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let (reqs, halt) = (requests.clone(), stop.clone());
+        let thread = thread::spawn(move || {
+            let until = Instant::now() + SERVER_LIFETIME;
+            while !halt.load(Ordering::Relaxed) && Instant::now() < until {
+                match listener.accept() {
+                    Ok((conn, _)) => serve(conn, &reqs, &*handler, addr.port()),
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Server {
+            addr,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Answers every request with 200 and a small body.
+    fn ok() -> Server {
+        Server::start(|_, _| response("200 OK", &[("Content-Type", "text/plain")], b"hello\n"))
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(mut conn: TcpStream, reqs: &Mutex<Vec<Vec<u8>>>, handler: &Handler, port: u16) {
+    let _ = conn.set_nonblocking(false);
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    // Bounded: at most 64 KiB or 5 s of silence.
+    while buf.len() < 64 * 1024 {
+        let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n");
+        if let Some(end) = head_end {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                break;
+            }
+        }
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let line = String::from_utf8_lossy(&buf)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    reqs.lock().unwrap().push(buf);
+    let _ = conn.write_all(&handler(&line, port));
+}
+
+fn response(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut r = format!("HTTP/1.1 {status}\r\n");
+    for (n, v) in headers {
+        r.push_str(&format!("{n}: {v}\r\n"));
+    }
+    r.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    let mut r = r.into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+/// A UDP socket on loopback given to --dns-servers: it must receive nothing.
+struct DnsTrap(UdpSocket);
+
+impl DnsTrap {
+    fn new() -> DnsTrap {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_nonblocking(true).unwrap();
+        DnsTrap(s)
+    }
+    fn flag(&self) -> String {
+        self.0.local_addr().unwrap().to_string()
+    }
+    fn assert_untouched(&self) {
+        let mut b = [0u8; 512];
+        assert!(
+            self.0.recv_from(&mut b).is_err(),
+            "a DNS query reached the trap: nothing should have been resolved"
+        );
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn wtcurl(args: &[&str]) -> Run {
+    let out = Command::cargo_bin("wtcurl")
+        .unwrap()
+        .args(args)
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// URLs
+// ---------------------------------------------------------------------------------------------
+
+/// curl 7.88.1: `curl 'htp:/127.0.0.1/'` → exit 1, "Protocol "htp" not supported or disabled in
+/// libcurl"; `curl 'htp:127.0.0.1'` and `curl 'http:'` → exit 3. Neither resolves a name.
+#[test]
+fn a_mistyped_scheme_is_never_looked_up_as_a_host() {
+    let trap = DnsTrap::new();
+    let dns = trap.flag();
+    for (url, code, needle) in [
+        ("htp:/127.0.0.1/", 1, "Protocol \"htp\" not supported"),
+        ("htp://127.0.0.1/", 1, "Protocol \"htp\" not supported"),
+        ("htp:127.0.0.1", 3, "URL rejected"),
+        ("http:", 3, "URL rejected"),
+        ("http:/", 3, "URL rejected"),
+        ("http:////127.0.0.1/", 3, "URL rejected"),
+    ] {
+        let r = wtcurl(&["--dns-servers", &dns, "--max-time", "5", url]);
+        assert_eq!(r.code, code, "{url}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("wtcurl: ({code}) [url] ")),
+            "{url}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(needle), "{url}: {}", r.stderr);
+        assert!(r.stderr.contains("wtcurl: hint: "), "{url}: {}", r.stderr);
+    }
+    trap.assert_untouched();
+}
+
+/// curl 7.88.1 takes 1 to 3 slashes and any case: `curl http:/127.0.0.1:PORT/`,
+/// `curl http:///127.0.0.1:PORT/` and `curl HTTP://127.0.0.1:PORT/` all fetch the page, exit 0,
+/// url_effective http://127.0.0.1:PORT/; `http://127.0.0.1:/` is port 80.
+#[test]
+fn lenient_slashes_and_case_reach_the_server() {
+    let s = Server::ok();
+    let trap = DnsTrap::new();
+    let port = s.addr.port();
+    for url in [
+        format!("http:/127.0.0.1:{port}/"),
+        format!("http:///127.0.0.1:{port}/"),
+        format!("HTTP://127.0.0.1:{port}/"),
+    ] {
+        let r = wtcurl(&[
+            "--dns-servers",
+            &trap.flag(),
+            "-w",
+            "%{url_effective}",
+            &url,
+        ]);
+        assert_eq!(r.code, 0, "{url}: {}", r.stderr);
+        assert_eq!(
+            r.stdout,
+            format!("hello\nhttp://127.0.0.1:{port}/"),
+            "{url}"
+        );
+    }
+    assert_eq!(s.requests().len(), 3);
+    trap.assert_untouched();
+}

@@ -302,9 +302,11 @@ fn parse_connect_to(s: &str) -> Result<ConnectTo> {
     })
 }
 
-fn read_data(items: &[String]) -> Result<Option<Vec<u8>>> {
+/// `-d` values joined with `&`; `@FILE` reads a file. As curl 7.88: a file that cannot be read
+/// is a warning and counts as empty ("this makes an empty POST"), not an error.
+fn read_data(items: &[String], warnings: &mut Vec<Error>) -> Option<Vec<u8>> {
     if items.is_empty() {
-        return Ok(None);
+        return None;
     }
     let mut out = Vec::new();
     for (i, d) in items.iter().enumerate() {
@@ -312,27 +314,36 @@ fn read_data(items: &[String]) -> Result<Option<Vec<u8>>> {
             out.push(b'&');
         }
         match d.strip_prefix('@') {
-            Some(path) => {
-                let bytes = std::fs::read(path).map_err(|e| {
+            Some(path) => match std::fs::read(path) {
+                // curl -d @file strips CR and LF.
+                Ok(bytes) => out.extend(bytes.into_iter().filter(|b| *b != b'\r' && *b != b'\n')),
+                Err(e) => warnings.push(
                     Error::new(
                         Phase::Setup,
                         Label::ReadFailed,
-                        format!("Failed to open/read local data from file {path:?}: {e}"),
+                        format!(
+                            "Couldn't read data from file {path:?} ({e}), this makes an empty POST"
+                        ),
                     )
-                    .hint("check the path after @")
-                })?;
-                // curl -d @file strips CR and LF.
-                out.extend(bytes.into_iter().filter(|b| *b != b'\r' && *b != b'\n'));
-            }
+                    .hint("check the path after @ (curl, too, warns and sends the data as empty)"),
+                ),
+            },
             None => out.extend_from_slice(d.as_bytes()),
         }
     }
-    Ok(Some(out))
+    Some(out)
 }
 
 impl Args {
     /// Validates the flags into an engine request.
     pub fn to_request(&self) -> Result<Request> {
+        self.to_request_with_warnings().map(|(r, _)| r)
+    }
+
+    /// Validates the flags into an engine request, with the warnings curl would print for them
+    /// (the run goes on; `-s` hides them).
+    pub fn to_request_with_warnings(&self) -> Result<(Request, Vec<Error>)> {
+        let mut warnings = Vec::new();
         let url = self.url.clone().unwrap_or_default();
         let mut req = Request::new(url);
         req.method = self.method.clone();
@@ -340,7 +351,7 @@ impl Args {
         req.headers = self.headers.clone();
         req.user_agent = self.user_agent.clone();
         req.user = self.user.clone();
-        req.data = read_data(&self.data)?;
+        req.data = read_data(&self.data, &mut warnings);
         req.follow = self.location;
         req.kernel_view = self.kernel_view;
         req.max_redirs = if self.max_redirs < 0 {
@@ -382,7 +393,41 @@ impl Args {
                 Family::Any
             },
         };
-        Ok(req)
+        Ok((req, warnings))
+    }
+
+    /// The `-w` format: the text, or with `@FILE` the file's contents. As curl 7.88 ("Warning:
+    /// Failed to read FILE"), an unreadable file is a warning and `-w` then prints nothing: the
+    /// error returned is that warning.
+    pub fn write_out_format(&self) -> Result<Option<String>> {
+        let Some(fmt) = &self.write_out else {
+            return Ok(None);
+        };
+        match fmt.strip_prefix('@') {
+            None => Ok(Some(fmt.clone())),
+            Some(path) => {
+                let read = if path == "-" {
+                    std::io::read_to_string(std::io::stdin())
+                } else {
+                    std::fs::read_to_string(path)
+                };
+                read.map(Some).map_err(|e| {
+                    Error::new(
+                        Phase::Setup,
+                        Label::ReadFailed,
+                        format!(
+                            "Failed to read the -w format file {path:?}: {e}; -w prints nothing"
+                        ),
+                    )
+                    .hint("check the path after -w @ (curl, too, warns and goes on)")
+                })
+            }
+        }
+    }
+
+    /// Whether warnings are printed (curl: -s hides them, and -S brings back only errors).
+    pub fn show_warnings(&self) -> bool {
+        !self.silent
     }
 
     /// TLS settings from flags and, as curl reads them, CURL_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR
@@ -503,6 +548,29 @@ mod tests {
             seconds("-m", Some(0.5)).unwrap(),
             Some(Duration::from_millis(500))
         );
+    }
+
+    #[test]
+    fn unreadable_files_are_warnings_as_in_curl() {
+        let mut w = Vec::new();
+        let data = read_data(&["@/nonexistent/x".into(), "a=b".into()], &mut w);
+        assert_eq!(data.as_deref(), Some(&b"&a=b"[..]));
+        assert_eq!(w.len(), 1);
+        assert_eq!((w[0].phase, w[0].label), (Phase::Setup, Label::ReadFailed));
+        assert!(w[0].message.contains("this makes an empty POST"));
+        let a = args(&["-w", "@/nonexistent/x", "http://h/"]);
+        let e = a.write_out_format().unwrap_err();
+        assert_eq!((e.phase, e.label), (Phase::Setup, Label::ReadFailed));
+        assert!(e.hint.is_some());
+        let a = args(&["-w", "%{http_code}", "http://h/"]);
+        assert_eq!(
+            a.write_out_format().unwrap().as_deref(),
+            Some("%{http_code}")
+        );
+        let (_, w) = args(&["-d", "@/nonexistent/x", "http://h/"])
+            .to_request_with_warnings()
+            .unwrap();
+        assert_eq!(w.len(), 1);
     }
 
     #[test]

@@ -91,7 +91,7 @@ labels! {
     PartialBody = ("partial_file", 18, "CURLE_PARTIAL_FILE", "the connection closed before the whole body arrived"),
     HttpError = ("http_returned_error", 22, "CURLE_HTTP_RETURNED_ERROR", "-f was given and the status is 400 or more"),
     WriteFailed = ("write_error", 23, "CURLE_WRITE_ERROR", "the body could not be written out"),
-    ReadFailed = ("read_error", 26, "CURLE_READ_ERROR", "a file named on the command line could not be read"),
+    ReadFailed = ("read_error", 26, "CURLE_READ_ERROR", "a file named on the command line could not be read (for -d @FILE and -w @FILE only a warning, as in curl)"),
     Timeout = ("operation_timedout", 28, "CURLE_OPERATION_TIMEDOUT", "--connect-timeout or --max-time ran out"),
     TooManyRedirects = ("too_many_redirects", 47, "CURLE_TOO_MANY_REDIRECTS", "more redirects than --max-redirs allows"),
     EmptyReply = ("got_nothing", 52, "CURLE_GOT_NOTHING", "the server closed without sending anything"),

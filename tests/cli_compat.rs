@@ -228,3 +228,111 @@ fn lenient_slashes_and_case_reach_the_server() {
     assert_eq!(s.requests().len(), 3);
     trap.assert_untouched();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Files named on the command line
+// ---------------------------------------------------------------------------------------------
+
+/// curl 7.88.1: `curl -w @/nonexistent URL` prints "Warning: Failed to read /nonexistent", no
+/// -w output, exit 0; `curl --trace /nonexistent/x URL` goes on (the trace goes to stderr), exit
+/// 0; `curl -o /nonexistent/dir/file URL` → exit 23 "Failure writing output to destination",
+/// but exit 7 when the connect fails first (the file is only created on the first write).
+#[test]
+fn unreadable_and_unwritable_files_are_warnings_or_exit_23_as_in_curl() {
+    let s = Server::ok();
+    let url = format!("http://{}/", s.addr);
+
+    let r = wtcurl(&["-w", "@/nonexistent/format", &url]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "hello\n", "-w prints nothing");
+    assert!(
+        r.stderr
+            .contains("wtcurl: warning: [setup] read_error: Failed to read the -w format file"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("wtcurl: hint: "), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("Error:"),
+        "no anyhow error: {}",
+        r.stderr
+    );
+
+    let r = wtcurl(&["--trace-json", "/nonexistent/dir/x", &url]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "hello\n");
+    assert!(
+        r.stderr.contains(
+            "wtcurl: warning: [output] write_error: cannot create the trace file /nonexistent/dir/x"
+        ),
+        "{}",
+        r.stderr
+    );
+
+    // -s hides warnings, as curl's -s does (and -S brings back errors only).
+    for flags in [&["-s"][..], &["-sS"][..]] {
+        let mut a = flags.to_vec();
+        a.extend([
+            "--trace-json",
+            "/nonexistent/dir/x",
+            "-w",
+            "@/nonexistent",
+            &url,
+        ]);
+        let r = wtcurl(&a);
+        assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{flags:?}");
+    }
+
+    let r = wtcurl(&["-o", "/nonexistent/dir/file", "-w", "%{exitcode}", &url]);
+    assert_eq!(r.code, 23, "{}", r.stderr);
+    assert_eq!(r.stdout, "23");
+    assert!(
+        r.stderr
+            .contains("wtcurl: (23) [output] Failure writing output to destination")
+            && r.stderr.contains("/nonexistent/dir/file"),
+        "{}",
+        r.stderr
+    );
+    let refused = format!("http://127.0.0.1:{}/", closed_port());
+    let r = wtcurl(&["-o", "/nonexistent/dir/file", &refused]);
+    assert_eq!(r.code, 7, "{}", r.stderr);
+}
+
+/// curl 7.88.1: `curl -d @missing-file URL` → "Warning: Couldn't read data from file
+/// "missing-file", this makes an empty POST.", sends `Content-Length: 0`, exit 0 (the server's
+/// answer decides); `-d @missing -d a=b` sends `&a=b`.
+#[test]
+fn a_missing_data_file_is_an_empty_post_with_a_warning() {
+    let s = Server::ok();
+    let url = format!("http://{}/", s.addr);
+    let r = wtcurl(&["-d", "@/nonexistent/data", &url]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "wtcurl: warning: [setup] read_error: Couldn't read data from file \"/nonexistent/data\""
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = wtcurl(&["-s", "-d", "@/nonexistent/data", "-d", "a=b", &url]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    let reqs = s.requests();
+    assert!(reqs[0].starts_with("POST / HTTP/1.1\r\n"), "{}", reqs[0]);
+    assert!(reqs[0].contains("\r\nContent-Length: 0\r\n"), "{}", reqs[0]);
+    assert!(
+        reqs[1].ends_with(
+            "\r\nContent-Length: 4\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n&a=b"
+        ),
+        "{}",
+        reqs[1]
+    );
+}
+
+/// A port on 127.0.0.1 with nothing listening (bound a moment ago, then closed).
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -354,10 +354,15 @@ impl Args {
         req.data = read_data(&self.data, &mut warnings);
         req.follow = self.location;
         req.kernel_view = self.kernel_view;
-        req.max_redirs = if self.max_redirs < 0 {
-            u32::MAX
-        } else {
-            self.max_redirs.min(u32::MAX as i64) as u32
+        req.max_redirs = match self.max_redirs {
+            // curl: -1 is unlimited. wtcurl's hop loop still stops at u32::MAX hops.
+            -1 => u32::MAX,
+            n if n < -1 => {
+                return Err(usage(format!(
+                    "--max-redirs {n}: expected a proper numerical parameter (-1 means unlimited)"
+                )));
+            }
+            n => n.min(i64::from(u32::MAX)) as u32,
         };
         req.fail = self.fail;
         req.compressed = self.compressed;
@@ -439,11 +444,13 @@ impl Args {
                 .map(PathBuf::from)
         };
         let version = |flag: &str, v: &str| match v {
+            "1.0" => Ok(Some(TlsVersion::V1_0)),
+            "1.1" => Ok(Some(TlsVersion::V1_1)),
             "1.2" => Ok(Some(TlsVersion::V1_2)),
             "1.3" => Ok(Some(TlsVersion::V1_3)),
             "default" => Ok(None),
             other => Err(usage(format!(
-                "{flag} {other}: expected 1.2, 1.3 or default"
+                "{flag} {other}: expected 1.0, 1.1, 1.2, 1.3 or default"
             ))),
         };
         let min = if self.tlsv1_3 {
@@ -457,15 +464,8 @@ impl Args {
             Some(v) => version("--tls-max", v)?,
             None => None,
         };
-        if let (Some(lo), Some(hi)) = (min, max)
-            && lo > hi
-        {
-            return Err(usage(format!(
-                "--tls-max {} is below the minimum {}",
-                hi.name(),
-                lo.name()
-            )));
-        }
+        // A minimum above the maximum is not a usage error: as in curl, it fails with exit 35
+        // when an https:// hop starts its handshake, and a plain http:// run never minds.
         // curl's tool: only without --cacert/--capath, CURL_CA_BUNDLE, else SSL_CERT_DIR and SSL_CERT_FILE.
         let (cacert, capath) = if self.cacert.is_some() || self.capath.is_some() {
             (self.cacert.clone(), self.capath.clone())
@@ -547,6 +547,53 @@ mod tests {
         assert_eq!(
             seconds("-m", Some(0.5)).unwrap(),
             Some(Duration::from_millis(500))
+        );
+    }
+
+    #[test]
+    fn max_redirs_and_tls_max_take_curls_values() {
+        assert_eq!(
+            args(&["--max-redirs", "-1", "h"])
+                .to_request()
+                .unwrap()
+                .max_redirs,
+            u32::MAX
+        );
+        assert_eq!(
+            args(&["--max-redirs", "0", "h"])
+                .to_request()
+                .unwrap()
+                .max_redirs,
+            0
+        );
+        let e = args(&["--max-redirs", "-2", "h"]).to_request().unwrap_err();
+        assert_eq!((e.label, e.exit_code()), (Label::BadUsage, 2));
+        for (v, want) in [
+            ("1.0", Some(TlsVersion::V1_0)),
+            ("1.1", Some(TlsVersion::V1_1)),
+            ("1.2", Some(TlsVersion::V1_2)),
+            ("1.3", Some(TlsVersion::V1_3)),
+            ("default", None),
+        ] {
+            assert_eq!(
+                args(&["--tls-max", v, "h"]).tls_options().unwrap().max,
+                want
+            );
+        }
+        assert_eq!(
+            args(&["--tls-max", "1.4", "h"])
+                .tls_options()
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        // curl: no usage error; exit 35 when an https:// hop starts TLS (see tls::versions).
+        let o = args(&["--tlsv1.3", "--tls-max", "1.2", "h"])
+            .tls_options()
+            .unwrap();
+        assert_eq!(
+            (o.min, o.max),
+            (Some(TlsVersion::V1_3), Some(TlsVersion::V1_2))
         );
     }
 

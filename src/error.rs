@@ -78,6 +78,7 @@ labels! {
     TlsNotTls = ("tls_not_tls", 35, "CURLE_SSL_CONNECT_ERROR", "the server did not answer in TLS (plain HTTP on a TLS port?)"),
     TlsPeerClosed = ("tls_peer_closed", 35, "CURLE_SSL_CONNECT_ERROR", "the server closed the connection during the handshake"),
     TlsHandshake = ("tls_handshake_failed", 35, "CURLE_SSL_CONNECT_ERROR", "the TLS handshake failed for another reason"),
+    TlsNoVersion = ("tls_no_version", 35, "CURLE_SSL_CONNECT_ERROR", "--tlsv1.x and --tls-max leave no TLS version wtcurl can offer (checked when an https:// hop starts, as in curl)"),
     CertExpired = ("cert_expired", 60, "CURLE_PEER_FAILED_VERIFICATION", "the server's certificate has expired"),
     CertNotYetValid = ("cert_not_yet_valid", 60, "CURLE_PEER_FAILED_VERIFICATION", "the server's certificate is not valid yet"),
     CertWrongHost = ("cert_wrong_host", 60, "CURLE_PEER_FAILED_VERIFICATION", "no name in the certificate matches the host"),

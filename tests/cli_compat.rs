@@ -336,3 +336,126 @@ fn closed_port() -> u16 {
         .unwrap()
         .port()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Exit codes
+// ---------------------------------------------------------------------------------------------
+
+/// curl 7.88.1: `curl -6 http://127.0.0.1:PORT/` and `curl -4 http://[::1]:PORT/` → exit 7
+/// "Couldn't connect to server" (no connection made); `curl -4 --resolve h:PORT:::1 http://h:PORT/`
+/// → exit 6 "Could not resolve host: h".
+#[test]
+fn minus_4_and_6_against_a_literal_of_the_other_family_exit_7() {
+    let s = Server::ok();
+    let port = s.addr.port().to_string();
+    let r = wtcurl(&[
+        "-6",
+        "-w",
+        "%{num_connects}",
+        &format!("http://127.0.0.1:{port}/"),
+    ]);
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert_eq!(r.stdout, "0");
+    assert!(
+        r.stderr
+            .contains("wtcurl: (7) [tcp] Couldn't connect to server"),
+        "{}",
+        r.stderr
+    );
+    let r = wtcurl(&["-4", &format!("http://[::1]:{port}/")]);
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    let r = wtcurl(&[
+        "-4",
+        "--resolve",
+        &format!("h.test:{port}:::1"),
+        &format!("http://h.test:{port}/"),
+    ]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(s.requests().is_empty());
+}
+
+/// curl 7.88.1: `curl --tlsv1.3 --tls-max 1.2 https://127.0.0.1:PORT/` (openssl s_server) →
+/// exit 35 "CURL_SSLVERSION_MAX incompatible with CURL_SSLVERSION" after the connect
+/// (num_connects 1); over http:// the flags are never looked at: exit 0. `--tls-max 1.1` is
+/// accepted (then 35 here: wtcurl speaks 1.2 and 1.3 only); `--tls-max 1.4` → exit 2.
+#[test]
+fn tls_version_flags_that_leave_nothing_fail_at_tls_with_35() {
+    // A TCP server that never speaks: wtcurl must stop before sending a byte.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let https = format!("https://127.0.0.1:{}/", silent.local_addr().unwrap().port());
+    for flags in [
+        &["--tlsv1.3", "--tls-max", "1.2"][..],
+        &["--tls-max", "1.1"][..],
+    ] {
+        let mut a = flags.to_vec();
+        a.extend(["-w", "%{num_connects} %{exitcode}", &https]);
+        let r = wtcurl(&a);
+        assert_eq!(r.code, 35, "{flags:?}: {}", r.stderr);
+        assert_eq!(r.stdout, "1 35", "{flags:?}");
+        assert!(
+            r.stderr
+                .contains("wtcurl: (35) [tls] no TLS version left to offer"),
+            "{}",
+            r.stderr
+        );
+    }
+    let s = Server::ok();
+    let r = wtcurl(&[
+        "--tlsv1.3",
+        "--tls-max",
+        "1.2",
+        &format!("http://{}/", s.addr),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(wtcurl(&["--tls-max", "1.4", &https]).code, 2);
+}
+
+/// curl 7.88.1: `curl -X 'GE T' URL` sends "GE T / HTTP/1.1" and `curl -X '' URL` sends
+/// " / HTTP/1.1"; the exit code is the server's business (0 with its 400). wtcurl does the same,
+/// but still refuses CR, LF and NUL in the method (they would inject header lines): exit 2.
+#[test]
+fn odd_methods_are_sent_as_curl_sends_them() {
+    let s = Server::start(|_, _| response("400 Bad Request", &[], b""));
+    let url = format!("http://{}/", s.addr);
+    let r = wtcurl(&["-X", "GE T", "-w", "%{http_code}", &url]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "400"), "{}", r.stderr);
+    let r = wtcurl(&["-X", "", &url]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = wtcurl(&["-X", "GET / HTTP/1.1\r\nX-Injected: 1", &url]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let reqs = s.requests();
+    assert_eq!(reqs.len(), 2, "the injection attempt sent nothing");
+    assert!(reqs[0].starts_with("GE T / HTTP/1.1\r\n"), "{}", reqs[0]);
+    assert!(reqs[1].starts_with(" / HTTP/1.1\r\n"), "{}", reqs[1]);
+}
+
+/// curl 7.88.1: `--max-redirs -1` is unlimited; `--max-redirs -2` → exit 2 "expected a proper
+/// numerical parameter".
+#[test]
+fn max_redirs_minus_one_is_unlimited_and_below_is_a_usage_error() {
+    // /0 → /1 → … → /60 → 200: more than the default 50.
+    let s = Server::start(|line, _| {
+        let n: u32 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|p| p.trim_start_matches('/').parse().ok())
+            .unwrap_or(0);
+        if n < 60 {
+            response("302 Found", &[("Location", &format!("/{}", n + 1))], b"")
+        } else {
+            response("200 OK", &[], b"done\n")
+        }
+    });
+    let url = format!("http://{}/0", s.addr);
+    let r = wtcurl(&["-L", "--max-redirs", "-1", "-w", "%{num_redirects}", &url]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "done\n60"), "{}", r.stderr);
+    let r = wtcurl(&["-L", "-w", "%{num_redirects}", &url]);
+    assert_eq!(r.code, 47, "the default is 50: {}", r.stderr);
+    let r = wtcurl(&["-L", "--max-redirs", "-2", &url]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("expected a proper numerical parameter"),
+        "{}",
+        r.stderr
+    );
+}

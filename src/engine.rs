@@ -102,6 +102,20 @@ pub fn default_user_agent() -> String {
     format!("wtcurl/{}", env!("CARGO_PKG_VERSION"))
 }
 
+/// The first hop's method: -I's HEAD, -X's, POST with -d, else GET (curl's `%{method}` before
+/// any redirect).
+pub fn initial_method(req: &Request) -> String {
+    if req.head_only {
+        "HEAD".to_string()
+    } else if let Some(m) = &req.method {
+        m.clone()
+    } else if req.data.is_some() {
+        "POST".to_string()
+    } else {
+        "GET".to_string()
+    }
+}
+
 /// Runs the transfer, writing body bytes (and heads, with -i) to `out`. Emits `error` and `done`
 /// events, and returns the error too so the caller can print curl's one-line message.
 pub fn run(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> Result<()> {
@@ -216,15 +230,7 @@ fn transfer(
     let target = target::parse(&req.url)?;
     emit_url(t, &target);
     let first_origin = origin(&target);
-    let method = if req.head_only {
-        "HEAD".to_string()
-    } else if let Some(m) = &req.method {
-        m.clone()
-    } else if req.data.is_some() {
-        "POST".to_string()
-    } else {
-        "GET".to_string()
-    };
+    let method = initial_method(req);
     let credentials = req
         .user
         .as_ref()

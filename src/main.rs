@@ -195,7 +195,11 @@ fn run(
         None => Box::new(stdout_writer()?),
     };
     let clock = RealClock::new();
-    let mut metrics = Metrics::default();
+    let mut metrics = Metrics::new(
+        args.url.as_deref().unwrap_or_default(),
+        &engine::initial_method(&req),
+        args.output.as_ref().map(|p| p.display().to_string()),
+    );
     let capturing = args.packets || args.pcap.is_some();
     let mut explain = args.explain.then(|| {
         let e = Explain::new(
@@ -301,9 +305,11 @@ fn run(
         eprintln!("wtcurl: writing the JSON trace failed: {e}");
     }
     if let Some(template) = write_out {
-        let mut so = std::io::stdout().lock();
-        let _ = so.write_all(metrics.expand(template).as_bytes());
-        let _ = so.flush();
+        metrics.write(
+            template,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        );
     }
     Ok(RunOutcome {
         code,

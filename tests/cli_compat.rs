@@ -7,6 +7,7 @@
 //! passes --dns-servers of a UDP socket it owns and asserts that nothing arrived there.
 
 use assert_cmd::Command;
+use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -458,4 +459,117 @@ fn max_redirs_minus_one_is_unlimited_and_below_is_a_usage_error() {
         "{}",
         r.stderr
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// -w
+// ---------------------------------------------------------------------------------------------
+
+/// curl 7.88.1, `curl -sS -L -o /dev/null -w '…' http://127.0.0.1:8100/a` against a Python
+/// server where /a waits 0.3 s then 302s to another port's /b, which waits 0.2 s:
+/// `time_namelookup 0.000042 time_connect 0.000668 time_pretransfer 0.000723
+/// time_starttransfer 0.507087 time_redirect 0.302497 time_total 0.507216`: per-hop timers
+/// summed, not times since the start.
+#[test]
+fn write_out_times_with_redirects_are_curls() {
+    let s = Server::start(|line, _| {
+        if line.starts_with("GET /a ") {
+            thread::sleep(Duration::from_millis(300));
+            response("302 Found", &[("Location", "/b")], b"")
+        } else {
+            thread::sleep(Duration::from_millis(200));
+            response("200 OK", &[], b"")
+        }
+    });
+    let r = wtcurl(&[
+        "-L",
+        "-w",
+        "%{time_connect} %{time_pretransfer} %{time_starttransfer} %{time_redirect} %{time_total}",
+        &format!("http://{}/a", s.addr),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let t: Vec<f64> = r.stdout.split(' ').map(|x| x.parse().unwrap()).collect();
+    let [connect, pretransfer, starttransfer, redirect, total] = t[..] else {
+        panic!("{}", r.stdout)
+    };
+    assert!(
+        connect < 0.1 && pretransfer < 0.1,
+        "per hop, not since the start: {t:?}"
+    );
+    assert!(starttransfer >= 0.49, "both hops' waits: {t:?}");
+    assert!((0.29..0.45).contains(&redirect), "{t:?}");
+    assert!(total >= starttransfer && total >= 0.5, "{t:?}");
+}
+
+/// curl 7.88.1 against an HTTP/1.0 server: `%{http_version}` is `1`; `%{json}` has curl's field
+/// names in curl's order and types (`errormsg` null without an error, `scheme` "HTTP", ports as
+/// numbers); on a refused connect local_port and remote_port are 0 and scheme is null;
+/// `a%{stderr}b%{stdout}c` writes a and c to stdout, b to stderr.
+#[test]
+fn write_out_variables_and_json_are_curls() {
+    let s = Server::start(|_, _| {
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nX-Dup: 1\r\nX-Dup: 2\r\nContent-Length: 3\r\n\r\nhi\n"
+            .to_vec()
+    });
+    let url = format!("http://{}/x", s.addr);
+    let r = wtcurl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_version} %{content_type} %{num_headers} %{method} %{scheme} %{filename_effective} [%{errormsg}] %header{x-dup}\\n%{header_json}\\n%{json}",
+        &url,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut lines = r.stdout.lines();
+    assert_eq!(lines.next(), Some("1 text/plain 4 GET HTTP /dev/null [] 1"));
+    let rest: Vec<&str> = lines.collect();
+    assert_eq!(
+        rest[..4],
+        [
+            "{\"content-type\":[\"text/plain\"],",
+            "\"x-dup\":[\"1\",\"2\"],",
+            "\"content-length\":[\"3\"]",
+            "}"
+        ]
+    );
+    let json: Value = serde_json::from_str(rest[4]).unwrap();
+    let keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(keys, sorted);
+    assert_eq!(json["errormsg"], Value::Null);
+    assert_eq!(json["http_version"], "1");
+    assert_eq!(json["http_code"], 200);
+    assert_eq!(json["response_code"], 200);
+    assert_eq!(json["remote_port"], s.addr.port());
+    assert_eq!(json["scheme"], "HTTP");
+    assert_eq!(json["url"], url.as_str());
+    assert!(
+        rest[4].contains("\"time_appconnect\":0.000000,"),
+        "{}",
+        rest[4]
+    );
+
+    let refused = format!("http://127.0.0.1:{}/", closed_port());
+    let r = wtcurl(&[
+        "-s",
+        "-w",
+        "%{local_port} %{remote_port} %{http_code}|%{json}",
+        &refused,
+    ]);
+    assert_eq!(r.code, 7);
+    let (text, json) = r.stdout.split_once('|').unwrap();
+    assert_eq!(text, "0 0 000");
+    let json: Value = serde_json::from_str(json).unwrap();
+    assert_eq!(json["scheme"], Value::Null);
+    assert_eq!(json["local_port"], 0);
+    assert_eq!(json["exitcode"], 7);
+
+    let r = wtcurl(&["-o", "/dev/null", "-w", "a%{stderr}b%{stdout}c", &url]);
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("ac", "b"));
 }

@@ -16,15 +16,19 @@ pub struct Args {
     #[arg(value_name = "URL", required_unless_present_any = ["demo", "breaker_show", "breaker_reset"])]
     pub url: Option<String>,
 
-    /// Explain every step (URL, DNS, TCP, request, response, close) with syscalls and timings, on stderr.
+    /// Explain every step (process start, URL, DNS, TCP, TLS, request, response, close) with
+    /// syscalls and timings, on stderr.
     #[arg(long)]
     pub explain: bool,
 
-    /// Run the offline demo: `wtcurl wetransfer.com --explain` against in-process stand-ins on loopback.
+    /// Run the offline demo: `wtcurl -L wetransfer.com --explain --kernel-view --ladder` against
+    /// in-process stand-ins on loopback (a DNS server, port 80 answering 301 to https, a TLS 1.3
+    /// server on 443 whose CA is made at start-up). Takes no URL.
     #[arg(long)]
     pub demo: bool,
 
-    /// Write every event as one JSON object per line to FILE (schema in README).
+    /// Write every event as one JSON object per line to FILE (schema in README); a FILE that
+    /// cannot be created is a warning and the run goes on, as with curl's --trace.
     #[arg(long, value_name = "FILE")]
     pub trace_json: Option<PathBuf>,
 
@@ -93,7 +97,8 @@ pub struct Args {
     #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
     pub user_agent: Option<String>,
 
-    /// HTTP POST data (application/x-www-form-urlencoded); @FILE reads a file. Repeats join with '&'.
+    /// HTTP POST data (application/x-www-form-urlencoded); @FILE reads a file (CR and LF dropped;
+    /// a file that cannot be read is a warning and counts as empty, as in curl). Repeats join with '&'.
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Vec<String>,
 
@@ -137,7 +142,8 @@ pub struct Args {
     #[arg(short = 'L', long = "location")]
     pub location: bool,
 
-    /// Maximum number of redirects to follow with -L.
+    /// Maximum number of redirects to follow with -L; -1 means unlimited, as in curl (the hop
+    /// loop still stops after 4294967295 hops).
     #[arg(long = "max-redirs", value_name = "NUM", default_value_t = DEFAULT_MAX_REDIRS as i64, allow_negative_numbers = true)]
     pub max_redirs: i64,
 
@@ -149,7 +155,8 @@ pub struct Args {
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
 
-    /// Print variables after the transfer, like curl's -w ("%{http_code}\n"); @FILE reads the format.
+    /// Print variables after the transfer, like curl's -w ("%{http_code}\n", %{json},
+    /// %header{name}, %{stderr}); @FILE reads the format, @- from stdin.
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     pub write_out: Option<String>,
 
@@ -193,7 +200,9 @@ pub struct Args {
     #[arg(long = "tlsv1.3")]
     pub tlsv1_3: bool,
 
-    /// The highest TLS version to use: 1.2, 1.3 or default.
+    /// The highest TLS version to use: 1.0, 1.1, 1.2, 1.3 or default (the default is TLS 1.3, the
+    /// newest wtcurl speaks; wtcurl speaks 1.2 and 1.3 only, so 1.0 and 1.1, or a --tlsv1.x above
+    /// it, make an https:// transfer fail with exit 35, as curl's incompatible versions do).
     #[arg(long = "tls-max", value_name = "VERSION")]
     pub tls_max: Option<String>,
 
@@ -485,6 +494,22 @@ impl Args {
         })
     }
 
+    /// Flags that contradict each other before anything runs: `--demo` with a URL (the demo
+    /// fetches its own, and silently dropping the one given would surprise).
+    pub fn check_modes(&self) -> Result<()> {
+        if self.demo
+            && let Some(url) = &self.url
+        {
+            return Err(usage(format!(
+                "--demo takes no URL, but {url:?} was given"
+            ))
+            .hint(format!(
+                "run `wtcurl --demo` alone (it fetches wetransfer.com from stand-ins on loopback), or `wtcurl --explain {url}` to explain that URL"
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether errors are printed (curl: -s hides them unless -S).
     pub fn show_errors(&self) -> bool {
         !self.silent || self.show_error
@@ -624,5 +649,28 @@ mod tests {
     fn url_is_required_unless_demo() {
         assert!(Args::try_parse_from(["wtcurl"]).is_err());
         assert!(Args::try_parse_from(["wtcurl", "--demo"]).is_ok());
+        assert!(args(&["--demo"]).check_modes().is_ok());
+        assert!(args(&["http://h/"]).check_modes().is_ok());
+        let e = args(&["--demo", "http://h/"]).check_modes().unwrap_err();
+        assert_eq!(
+            (e.phase, e.label, e.exit_code()),
+            (Phase::Setup, Label::BadUsage, 2)
+        );
+        assert!(e.hint.unwrap().contains("wtcurl --explain http://h/"));
+    }
+
+    #[test]
+    fn help_says_what_the_flags_do() {
+        use clap::CommandFactory;
+        let help = Args::command().render_long_help().to_string();
+        for needle in [
+            "wtcurl -L wetransfer.com --explain --kernel-view --ladder",
+            "Takes no URL",
+            "process start, URL, DNS, TCP, TLS, request, response, close",
+            "-1 means unlimited",
+            "the default is TLS 1.3",
+        ] {
+            assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+        }
     }
 }

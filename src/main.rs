@@ -61,6 +61,10 @@ fn main() -> anyhow::Result<()> {
         .any(|a| a == "--explain" || a == "--demo" || a.starts_with("--trace-json"));
     let process_view = shows_process.then(wtcurl::process::observe);
     let mut args = Args::parse();
+    if let Err(e) = args.check_modes() {
+        print_error(&e);
+        std::process::exit(i32::from(e.exit_code()));
+    }
     let mut demo_roots = None;
     if args.demo {
         let ins = demo::start().context("starting the demo's loopback stand-ins")?;

@@ -573,3 +573,49 @@ fn write_out_variables_and_json_are_curls() {
     let r = wtcurl(&["-o", "/dev/null", "-w", "a%{stderr}b%{stdout}c", &url]);
     assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("ac", "b"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// --demo and --help
+// ---------------------------------------------------------------------------------------------
+
+/// `--demo` fetches its own URL; one given next to it was silently dropped. Now a usage error
+/// (exit 2, like curl's for flags that cannot work together) with a hint, before any stand-in
+/// starts or any packet is sent.
+#[test]
+fn demo_with_a_url_is_a_usage_error() {
+    let s = Server::ok();
+    let r = wtcurl(&["--demo", &format!("http://{}/", s.addr)]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("wtcurl: (2) [setup] --demo takes no URL"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("wtcurl: hint: run `wtcurl --demo` alone"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("Stand-ins"),
+        "no stand-in started: {}",
+        r.stderr
+    );
+    assert!(s.requests().is_empty());
+}
+
+#[test]
+fn help_documents_demo_explain_max_redirs_and_tls_max() {
+    let r = wtcurl(&["--help"]);
+    assert_eq!(r.code, 0);
+    for needle in [
+        "`wtcurl -L wetransfer.com --explain --kernel-view --ladder`",
+        "(process start, URL, DNS, TCP, TLS, request, response, close)",
+        "-1 means unlimited",
+        "[default: 50]",
+        "the default is TLS 1.3",
+    ] {
+        assert!(r.stdout.contains(needle), "--help lacks {needle:?}");
+    }
+}

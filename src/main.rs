@@ -62,7 +62,9 @@ fn main() -> anyhow::Result<()> {
     let process_view = shows_process.then(wtcurl::process::observe);
     let mut args = Args::parse();
     if let Err(e) = args.check_modes() {
-        print_error(&e);
+        if args.show_errors() {
+            print_error(&e);
+        }
         std::process::exit(i32::from(e.exit_code()));
     }
     let mut demo_roots = None;
@@ -82,7 +84,13 @@ fn main() -> anyhow::Result<()> {
         demo_roots = Some(ins.ca_der);
     }
     if args.breaker_show || args.breaker_reset.is_some() {
-        std::process::exit(i32::from(breaker_admin(&args)?));
+        let code = breaker_admin(&args).unwrap_or_else(|e| {
+            if args.show_errors() {
+                print_error(&e);
+            }
+            e.exit_code()
+        });
+        std::process::exit(i32::from(code));
     }
     let interval = match &args.interval {
         Some(s) => match wtcurl::guard::parse_duration(s) {
@@ -94,7 +102,9 @@ fn main() -> anyhow::Result<()> {
                     format!("--interval {s:?}: {e}"),
                 )
                 .hint("give a duration such as 500ms, 2s or 1m");
-                print_error(&e);
+                if args.show_errors() {
+                    print_error(&e);
+                }
                 std::process::exit(i32::from(e.exit_code()));
             }
         },
@@ -149,26 +159,21 @@ fn main() -> anyhow::Result<()> {
     std::process::exit(i32::from(code));
 }
 
-/// `--breaker-show` and `--breaker-reset`.
-fn breaker_admin(args: &Args) -> anyhow::Result<u8> {
+/// `--breaker-show` and `--breaker-reset`; a state-file failure is `breaker_state_error` (121).
+fn breaker_admin(args: &Args) -> Result<u8, Error> {
     use wtcurl::breaker::state_file::StateFile;
+    use wtcurl::guard::state_error;
     let file = match &args.breaker_state {
         Some(p) => StateFile::at(p.clone()),
-        None => {
-            StateFile::open_default().map_err(|e| anyhow::anyhow!("breaker state file: {e}"))?
-        }
+        None => StateFile::open_default().map_err(state_error)?,
     };
     if let Some(origin) = &args.breaker_reset {
         let which = (!origin.is_empty()).then_some(origin.as_str());
-        let op = file
-            .reset(which)
-            .map_err(|e| anyhow::anyhow!("breaker state file: {e}"))?;
+        let op = file.reset(which).map_err(state_error)?;
         println!("reset {} origin(s) in {}", op.value, file.path().display());
         return Ok(0);
     }
-    let op = file
-        .show()
-        .map_err(|e| anyhow::anyhow!("breaker state file: {e}"))?;
+    let op = file.show().map_err(state_error)?;
     for w in &op.warnings {
         eprintln!("wtcurl: breaker state file: {w}");
     }

@@ -619,3 +619,23 @@ fn help_documents_demo_explain_max_redirs_and_tls_max() {
         assert!(r.stdout.contains(needle), "--help lacks {needle:?}");
     }
 }
+
+/// README: "Every other error prints `wtcurl: (CODE) [phase] message`": --breaker-reset with a
+/// state file that cannot be written printed anyhow's "Error:" and exited 1; it is
+/// breaker_state_error, 121.
+#[test]
+fn breaker_admin_failures_are_typed() {
+    let r = wtcurl(&[
+        "--breaker-reset",
+        "--breaker-state",
+        "/proc/wtcurl-nope/b.json",
+    ]);
+    assert_eq!(r.code, 121, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("wtcurl: (121) [breaker] breaker state file:"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("wtcurl: hint: "), "{}", r.stderr);
+}

@@ -625,12 +625,12 @@ mod tests {
     #[test]
     fn unreadable_files_are_warnings_as_in_curl() {
         let mut w = Vec::new();
-        let data = read_data(&["@/nonexistent/x".into(), "a=b".into()], &mut w);
+        let data = read_data(&["@/dev/null/x".into(), "a=b".into()], &mut w);
         assert_eq!(data.as_deref(), Some(&b"&a=b"[..]));
         assert_eq!(w.len(), 1);
         assert_eq!((w[0].phase, w[0].label), (Phase::Setup, Label::ReadFailed));
         assert!(w[0].message.contains("this makes an empty POST"));
-        let a = args(&["-w", "@/nonexistent/x", "http://h/"]);
+        let a = args(&["-w", "@/dev/null/x", "http://h/"]);
         let e = a.write_out_format().unwrap_err();
         assert_eq!((e.phase, e.label), (Phase::Setup, Label::ReadFailed));
         assert!(e.hint.is_some());
@@ -639,7 +639,7 @@ mod tests {
             a.write_out_format().unwrap().as_deref(),
             Some("%{http_code}")
         );
-        let (_, w) = args(&["-d", "@/nonexistent/x", "http://h/"])
+        let (_, w) = args(&["-d", "@/dev/null/x", "http://h/"])
             .to_request_with_warnings()
             .unwrap();
         assert_eq!(w.len(), 1);

@@ -238,12 +238,13 @@ fn lenient_slashes_and_case_reach_the_server() {
 /// -w output, exit 0; `curl --trace /nonexistent/x URL` goes on (the trace goes to stderr), exit
 /// 0; `curl -o /nonexistent/dir/file URL` → exit 23 "Failure writing output to destination",
 /// but exit 7 when the connect fails first (the file is only created on the first write).
+/// The paths here are under /dev/null, which no one (not even root) can create anything under.
 #[test]
 fn unreadable_and_unwritable_files_are_warnings_or_exit_23_as_in_curl() {
     let s = Server::ok();
     let url = format!("http://{}/", s.addr);
 
-    let r = wtcurl(&["-w", "@/nonexistent/format", &url]);
+    let r = wtcurl(&["-w", "@/dev/null/format", &url]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "hello\n", "-w prints nothing");
     assert!(
@@ -259,12 +260,12 @@ fn unreadable_and_unwritable_files_are_warnings_or_exit_23_as_in_curl() {
         r.stderr
     );
 
-    let r = wtcurl(&["--trace-json", "/nonexistent/dir/x", &url]);
+    let r = wtcurl(&["--trace-json", "/dev/null/dir/x", &url]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "hello\n");
     assert!(
         r.stderr.contains(
-            "wtcurl: warning: [output] write_error: cannot create the trace file /nonexistent/dir/x"
+            "wtcurl: warning: [output] write_error: cannot create the trace file /dev/null/dir/x"
         ),
         "{}",
         r.stderr
@@ -275,27 +276,27 @@ fn unreadable_and_unwritable_files_are_warnings_or_exit_23_as_in_curl() {
         let mut a = flags.to_vec();
         a.extend([
             "--trace-json",
-            "/nonexistent/dir/x",
+            "/dev/null/dir/x",
             "-w",
-            "@/nonexistent",
+            "@/dev/null/format",
             &url,
         ]);
         let r = wtcurl(&a);
         assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{flags:?}");
     }
 
-    let r = wtcurl(&["-o", "/nonexistent/dir/file", "-w", "%{exitcode}", &url]);
+    let r = wtcurl(&["-o", "/dev/null/dir/file", "-w", "%{exitcode}", &url]);
     assert_eq!(r.code, 23, "{}", r.stderr);
     assert_eq!(r.stdout, "23");
     assert!(
         r.stderr
             .contains("wtcurl: (23) [output] Failure writing output to destination")
-            && r.stderr.contains("/nonexistent/dir/file"),
+            && r.stderr.contains("/dev/null/dir/file"),
         "{}",
         r.stderr
     );
     let refused = format!("http://127.0.0.1:{}/", closed_port());
-    let r = wtcurl(&["-o", "/nonexistent/dir/file", &refused]);
+    let r = wtcurl(&["-o", "/dev/null/dir/file", &refused]);
     assert_eq!(r.code, 7, "{}", r.stderr);
 }
 
@@ -306,16 +307,16 @@ fn unreadable_and_unwritable_files_are_warnings_or_exit_23_as_in_curl() {
 fn a_missing_data_file_is_an_empty_post_with_a_warning() {
     let s = Server::ok();
     let url = format!("http://{}/", s.addr);
-    let r = wtcurl(&["-d", "@/nonexistent/data", &url]);
+    let r = wtcurl(&["-d", "@/dev/null/data", &url]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr.contains(
-            "wtcurl: warning: [setup] read_error: Couldn't read data from file \"/nonexistent/data\""
+            "wtcurl: warning: [setup] read_error: Couldn't read data from file \"/dev/null/data\""
         ),
         "{}",
         r.stderr
     );
-    let r = wtcurl(&["-s", "-d", "@/nonexistent/data", "-d", "a=b", &url]);
+    let r = wtcurl(&["-s", "-d", "@/dev/null/data", "-d", "a=b", &url]);
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
     let reqs = s.requests();
     assert!(reqs[0].starts_with("POST / HTTP/1.1\r\n"), "{}", reqs[0]);

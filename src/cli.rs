@@ -16,15 +16,19 @@ pub struct Args {
     #[arg(value_name = "URL", required_unless_present_any = ["demo", "breaker_show", "breaker_reset"])]
     pub url: Option<String>,
 
-    /// Explain every step (URL, DNS, TCP, request, response, close) with syscalls and timings, on stderr.
+    /// Explain every step (process start, URL, DNS, TCP, TLS, request, response, close) with
+    /// syscalls and timings, on stderr.
     #[arg(long)]
     pub explain: bool,
 
-    /// Run the offline demo: `wtcurl wetransfer.com --explain` against in-process stand-ins on loopback.
+    /// Run the offline demo: `wtcurl -L wetransfer.com --explain --kernel-view --ladder` against
+    /// in-process stand-ins on loopback (a DNS server, port 80 answering 301 to https, a TLS 1.3
+    /// server on 443 whose CA is made at start-up). Takes no URL.
     #[arg(long)]
     pub demo: bool,
 
-    /// Write every event as one JSON object per line to FILE (schema in README).
+    /// Write every event as one JSON object per line to FILE (schema in README); a FILE that
+    /// cannot be created is a warning and the run goes on, as with curl's --trace.
     #[arg(long, value_name = "FILE")]
     pub trace_json: Option<PathBuf>,
 
@@ -93,7 +97,8 @@ pub struct Args {
     #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
     pub user_agent: Option<String>,
 
-    /// HTTP POST data (application/x-www-form-urlencoded); @FILE reads a file. Repeats join with '&'.
+    /// HTTP POST data (application/x-www-form-urlencoded); @FILE reads a file (CR and LF dropped;
+    /// a file that cannot be read is a warning and counts as empty, as in curl). Repeats join with '&'.
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Vec<String>,
 
@@ -137,7 +142,8 @@ pub struct Args {
     #[arg(short = 'L', long = "location")]
     pub location: bool,
 
-    /// Maximum number of redirects to follow with -L.
+    /// Maximum number of redirects to follow with -L; -1 means unlimited, as in curl (the hop
+    /// loop still stops after 4294967295 hops).
     #[arg(long = "max-redirs", value_name = "NUM", default_value_t = DEFAULT_MAX_REDIRS as i64, allow_negative_numbers = true)]
     pub max_redirs: i64,
 
@@ -149,7 +155,8 @@ pub struct Args {
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
 
-    /// Print variables after the transfer, like curl's -w ("%{http_code}\n"); @FILE reads the format.
+    /// Print variables after the transfer, like curl's -w ("%{http_code}\n", %{json},
+    /// %header{name}, %{stderr}); @FILE reads the format, @- from stdin.
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     pub write_out: Option<String>,
 
@@ -193,7 +200,9 @@ pub struct Args {
     #[arg(long = "tlsv1.3")]
     pub tlsv1_3: bool,
 
-    /// The highest TLS version to use: 1.2, 1.3 or default.
+    /// The highest TLS version to use: 1.0, 1.1, 1.2, 1.3 or default (the default is TLS 1.3, the
+    /// newest wtcurl speaks; wtcurl speaks 1.2 and 1.3 only, so 1.0 and 1.1, or a --tlsv1.x above
+    /// it, make an https:// transfer fail with exit 35, as curl's incompatible versions do).
     #[arg(long = "tls-max", value_name = "VERSION")]
     pub tls_max: Option<String>,
 
@@ -302,9 +311,11 @@ fn parse_connect_to(s: &str) -> Result<ConnectTo> {
     })
 }
 
-fn read_data(items: &[String]) -> Result<Option<Vec<u8>>> {
+/// `-d` values joined with `&`; `@FILE` reads a file. As curl 7.88: a file that cannot be read
+/// is a warning and counts as empty ("this makes an empty POST"), not an error.
+fn read_data(items: &[String], warnings: &mut Vec<Error>) -> Option<Vec<u8>> {
     if items.is_empty() {
-        return Ok(None);
+        return None;
     }
     let mut out = Vec::new();
     for (i, d) in items.iter().enumerate() {
@@ -312,27 +323,36 @@ fn read_data(items: &[String]) -> Result<Option<Vec<u8>>> {
             out.push(b'&');
         }
         match d.strip_prefix('@') {
-            Some(path) => {
-                let bytes = std::fs::read(path).map_err(|e| {
+            Some(path) => match std::fs::read(path) {
+                // curl -d @file strips CR and LF.
+                Ok(bytes) => out.extend(bytes.into_iter().filter(|b| *b != b'\r' && *b != b'\n')),
+                Err(e) => warnings.push(
                     Error::new(
                         Phase::Setup,
                         Label::ReadFailed,
-                        format!("Failed to open/read local data from file {path:?}: {e}"),
+                        format!(
+                            "Couldn't read data from file {path:?} ({e}), this makes an empty POST"
+                        ),
                     )
-                    .hint("check the path after @")
-                })?;
-                // curl -d @file strips CR and LF.
-                out.extend(bytes.into_iter().filter(|b| *b != b'\r' && *b != b'\n'));
-            }
+                    .hint("check the path after @ (curl, too, warns and sends the data as empty)"),
+                ),
+            },
             None => out.extend_from_slice(d.as_bytes()),
         }
     }
-    Ok(Some(out))
+    Some(out)
 }
 
 impl Args {
     /// Validates the flags into an engine request.
     pub fn to_request(&self) -> Result<Request> {
+        self.to_request_with_warnings().map(|(r, _)| r)
+    }
+
+    /// Validates the flags into an engine request, with the warnings curl would print for them
+    /// (the run goes on; `-s` hides them).
+    pub fn to_request_with_warnings(&self) -> Result<(Request, Vec<Error>)> {
+        let mut warnings = Vec::new();
         let url = self.url.clone().unwrap_or_default();
         let mut req = Request::new(url);
         req.method = self.method.clone();
@@ -340,13 +360,18 @@ impl Args {
         req.headers = self.headers.clone();
         req.user_agent = self.user_agent.clone();
         req.user = self.user.clone();
-        req.data = read_data(&self.data)?;
+        req.data = read_data(&self.data, &mut warnings);
         req.follow = self.location;
         req.kernel_view = self.kernel_view;
-        req.max_redirs = if self.max_redirs < 0 {
-            u32::MAX
-        } else {
-            self.max_redirs.min(u32::MAX as i64) as u32
+        req.max_redirs = match self.max_redirs {
+            // curl: -1 is unlimited. wtcurl's hop loop still stops at u32::MAX hops.
+            -1 => u32::MAX,
+            n if n < -1 => {
+                return Err(usage(format!(
+                    "--max-redirs {n}: expected a proper numerical parameter (-1 means unlimited)"
+                )));
+            }
+            n => n.min(i64::from(u32::MAX)) as u32,
         };
         req.fail = self.fail;
         req.compressed = self.compressed;
@@ -382,7 +407,41 @@ impl Args {
                 Family::Any
             },
         };
-        Ok(req)
+        Ok((req, warnings))
+    }
+
+    /// The `-w` format: the text, or with `@FILE` the file's contents. As curl 7.88 ("Warning:
+    /// Failed to read FILE"), an unreadable file is a warning and `-w` then prints nothing: the
+    /// error returned is that warning.
+    pub fn write_out_format(&self) -> Result<Option<String>> {
+        let Some(fmt) = &self.write_out else {
+            return Ok(None);
+        };
+        match fmt.strip_prefix('@') {
+            None => Ok(Some(fmt.clone())),
+            Some(path) => {
+                let read = if path == "-" {
+                    std::io::read_to_string(std::io::stdin())
+                } else {
+                    std::fs::read_to_string(path)
+                };
+                read.map(Some).map_err(|e| {
+                    Error::new(
+                        Phase::Setup,
+                        Label::ReadFailed,
+                        format!(
+                            "Failed to read the -w format file {path:?}: {e}; -w prints nothing"
+                        ),
+                    )
+                    .hint("check the path after -w @ (curl, too, warns and goes on)")
+                })
+            }
+        }
+    }
+
+    /// Whether warnings are printed (curl: -s hides them, and -S brings back only errors).
+    pub fn show_warnings(&self) -> bool {
+        !self.silent
     }
 
     /// TLS settings from flags and, as curl reads them, CURL_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR
@@ -394,11 +453,13 @@ impl Args {
                 .map(PathBuf::from)
         };
         let version = |flag: &str, v: &str| match v {
+            "1.0" => Ok(Some(TlsVersion::V1_0)),
+            "1.1" => Ok(Some(TlsVersion::V1_1)),
             "1.2" => Ok(Some(TlsVersion::V1_2)),
             "1.3" => Ok(Some(TlsVersion::V1_3)),
             "default" => Ok(None),
             other => Err(usage(format!(
-                "{flag} {other}: expected 1.2, 1.3 or default"
+                "{flag} {other}: expected 1.0, 1.1, 1.2, 1.3 or default"
             ))),
         };
         let min = if self.tlsv1_3 {
@@ -412,15 +473,8 @@ impl Args {
             Some(v) => version("--tls-max", v)?,
             None => None,
         };
-        if let (Some(lo), Some(hi)) = (min, max)
-            && lo > hi
-        {
-            return Err(usage(format!(
-                "--tls-max {} is below the minimum {}",
-                hi.name(),
-                lo.name()
-            )));
-        }
+        // A minimum above the maximum is not a usage error: as in curl, it fails with exit 35
+        // when an https:// hop starts its handshake, and a plain http:// run never minds.
         // curl's tool: only without --cacert/--capath, CURL_CA_BUNDLE, else SSL_CERT_DIR and SSL_CERT_FILE.
         let (cacert, capath) = if self.cacert.is_some() || self.capath.is_some() {
             (self.cacert.clone(), self.capath.clone())
@@ -438,6 +492,22 @@ impl Args {
             keylog: env("SSLKEYLOGFILE"),
             ..TlsOptions::default()
         })
+    }
+
+    /// Flags that contradict each other before anything runs: `--demo` with a URL (the demo
+    /// fetches its own, and silently dropping the one given would surprise).
+    pub fn check_modes(&self) -> Result<()> {
+        if self.demo
+            && let Some(url) = &self.url
+        {
+            return Err(usage(format!(
+                "--demo takes no URL, but {url:?} was given"
+            ))
+            .hint(format!(
+                "run `wtcurl --demo` alone (it fetches wetransfer.com from stand-ins on loopback), or `wtcurl --explain {url}` to explain that URL"
+            )));
+        }
+        Ok(())
     }
 
     /// Whether errors are printed (curl: -s hides them unless -S).
@@ -506,8 +576,101 @@ mod tests {
     }
 
     #[test]
+    fn max_redirs_and_tls_max_take_curls_values() {
+        assert_eq!(
+            args(&["--max-redirs", "-1", "h"])
+                .to_request()
+                .unwrap()
+                .max_redirs,
+            u32::MAX
+        );
+        assert_eq!(
+            args(&["--max-redirs", "0", "h"])
+                .to_request()
+                .unwrap()
+                .max_redirs,
+            0
+        );
+        let e = args(&["--max-redirs", "-2", "h"]).to_request().unwrap_err();
+        assert_eq!((e.label, e.exit_code()), (Label::BadUsage, 2));
+        for (v, want) in [
+            ("1.0", Some(TlsVersion::V1_0)),
+            ("1.1", Some(TlsVersion::V1_1)),
+            ("1.2", Some(TlsVersion::V1_2)),
+            ("1.3", Some(TlsVersion::V1_3)),
+            ("default", None),
+        ] {
+            assert_eq!(
+                args(&["--tls-max", v, "h"]).tls_options().unwrap().max,
+                want
+            );
+        }
+        assert_eq!(
+            args(&["--tls-max", "1.4", "h"])
+                .tls_options()
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        // curl: no usage error; exit 35 when an https:// hop starts TLS (see tls::versions).
+        let o = args(&["--tlsv1.3", "--tls-max", "1.2", "h"])
+            .tls_options()
+            .unwrap();
+        assert_eq!(
+            (o.min, o.max),
+            (Some(TlsVersion::V1_3), Some(TlsVersion::V1_2))
+        );
+    }
+
+    #[test]
+    fn unreadable_files_are_warnings_as_in_curl() {
+        let mut w = Vec::new();
+        let data = read_data(&["@/dev/null/x".into(), "a=b".into()], &mut w);
+        assert_eq!(data.as_deref(), Some(&b"&a=b"[..]));
+        assert_eq!(w.len(), 1);
+        assert_eq!((w[0].phase, w[0].label), (Phase::Setup, Label::ReadFailed));
+        assert!(w[0].message.contains("this makes an empty POST"));
+        let a = args(&["-w", "@/dev/null/x", "http://h/"]);
+        let e = a.write_out_format().unwrap_err();
+        assert_eq!((e.phase, e.label), (Phase::Setup, Label::ReadFailed));
+        assert!(e.hint.is_some());
+        let a = args(&["-w", "%{http_code}", "http://h/"]);
+        assert_eq!(
+            a.write_out_format().unwrap().as_deref(),
+            Some("%{http_code}")
+        );
+        let (_, w) = args(&["-d", "@/dev/null/x", "http://h/"])
+            .to_request_with_warnings()
+            .unwrap();
+        assert_eq!(w.len(), 1);
+    }
+
+    #[test]
     fn url_is_required_unless_demo() {
         assert!(Args::try_parse_from(["wtcurl"]).is_err());
         assert!(Args::try_parse_from(["wtcurl", "--demo"]).is_ok());
+        assert!(args(&["--demo"]).check_modes().is_ok());
+        assert!(args(&["http://h/"]).check_modes().is_ok());
+        let e = args(&["--demo", "http://h/"]).check_modes().unwrap_err();
+        assert_eq!(
+            (e.phase, e.label, e.exit_code()),
+            (Phase::Setup, Label::BadUsage, 2)
+        );
+        assert!(e.hint.unwrap().contains("wtcurl --explain http://h/"));
+    }
+
+    #[test]
+    fn help_says_what_the_flags_do() {
+        use clap::CommandFactory;
+        let help = Args::command().render_long_help().to_string();
+        for needle in [
+            "wtcurl -L wetransfer.com --explain --kernel-view --ladder",
+            "Takes no URL",
+            "process start, URL, DNS, TCP, TLS, request, response, close",
+            "-1 means unlimited",
+            "the default is TLS 1.3",
+        ] {
+            assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+        }
     }
 }

@@ -102,6 +102,20 @@ pub fn default_user_agent() -> String {
     format!("wtcurl/{}", env!("CARGO_PKG_VERSION"))
 }
 
+/// The first hop's method: -I's HEAD, -X's, POST with -d, else GET (curl's `%{method}` before
+/// any redirect).
+pub fn initial_method(req: &Request) -> String {
+    if req.head_only {
+        "HEAD".to_string()
+    } else if let Some(m) = &req.method {
+        m.clone()
+    } else if req.data.is_some() {
+        "POST".to_string()
+    } else {
+        "GET".to_string()
+    }
+}
+
 /// Runs the transfer, writing body bytes (and heads, with -i) to `out`. Emits `error` and `done`
 /// events, and returns the error too so the caller can print curl's one-line message.
 pub fn run(t: &mut Tracer, req: &Request, out: &mut dyn Write) -> Result<()> {
@@ -216,15 +230,7 @@ fn transfer(
     let target = target::parse(&req.url)?;
     emit_url(t, &target);
     let first_origin = origin(&target);
-    let method = if req.head_only {
-        "HEAD".to_string()
-    } else if let Some(m) = &req.method {
-        m.clone()
-    } else if req.data.is_some() {
-        "POST".to_string()
-    } else {
-        "GET".to_string()
-    };
+    let method = initial_method(req);
     let credentials = req
         .user
         .as_ref()
@@ -337,12 +343,11 @@ fn addresses(
         });
     match given {
         Some((mut addrs, source)) => {
-            // -4 / -6 apply to given addresses too.
-            addrs.retain(|a| match req.resolver.family {
-                Family::Any => true,
-                Family::V4 => a.is_ipv4(),
-                Family::V6 => a.is_ipv6(),
-            });
+            // -4 / -6 apply to --resolve's addresses too: none left is curl's "Could not resolve
+            // host" (6). An IP literal is not resolved: the TCP phase refuses it (7), as curl.
+            if source != AddressSource::Literal {
+                addrs.retain(|a| family_allows(req.resolver.family, a));
+            }
             if addrs.is_empty() {
                 let family = if req.resolver.family == Family::V4 {
                     "IPv4 (-4)"
@@ -368,6 +373,36 @@ fn addresses(
         }
         None => dns::resolve(t, &req.resolver, host, deadline),
     }
+}
+
+fn family_allows(family: Family, a: &IpAddr) -> bool {
+    match family {
+        Family::Any => true,
+        Family::V4 => a.is_ipv4(),
+        Family::V6 => a.is_ipv6(),
+    }
+}
+
+/// `-4 http://[::1]/` or `-6 http://127.0.0.1/`: curl 7.88 resolves the literal, finds no
+/// address it may connect to, and exits 7 ("Couldn't connect to server").
+fn literal_of_wrong_family(family: Family, addrs: &[IpAddr]) -> Option<Error> {
+    if addrs.iter().any(|a| family_allows(family, a)) {
+        return None;
+    }
+    let (flag, only) = if family == Family::V4 {
+        ("-4", "IPv4")
+    } else {
+        ("-6", "IPv6")
+    };
+    let ip = addrs.first().map(ToString::to_string).unwrap_or_default();
+    Some(
+        Error::new(
+            Phase::Tcp,
+            Label::ConnectFailed,
+            format!("Couldn't connect to server: {ip} is not an {only} address, and {flag} allows only {only}"),
+        )
+        .hint(format!("drop {flag}, or give an {only} address")),
+    )
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
@@ -416,6 +451,11 @@ fn hop_once(
     let addrs = addresses(t, req, &conn_host, literal, conn_port, connect_deadline)?;
 
     phase(t, hop, Phase::Tcp);
+    if literal.is_some()
+        && let Some(e) = literal_of_wrong_family(req.resolver.family, &addrs)
+    {
+        return Err(e);
+    }
     let conn =
         net::connect(t, &conn_host, &addrs, conn_port, connect_deadline).map_err(|mut e| {
             if e.label == Label::Timeout && deadline != connect_deadline {
@@ -548,4 +588,29 @@ fn converse(
     let x = exchange::run(t, transport, &spec, out)?;
     let next = decide_redirect(t, req, hop, cur, &x.head)?;
     Ok((x, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_literal_of_the_wrong_family_is_curls_couldnt_connect() {
+        let v4: IpAddr = "127.0.0.1".parse().unwrap();
+        let v6: IpAddr = "::1".parse().unwrap();
+        let e = literal_of_wrong_family(Family::V6, &[v4]).unwrap();
+        assert_eq!(
+            (e.phase, e.label, e.exit_code()),
+            (Phase::Tcp, Label::ConnectFailed, 7)
+        );
+        assert!(e.message.contains("-6 allows only IPv6"), "{}", e.message);
+        let e = literal_of_wrong_family(Family::V4, &[v6]).unwrap();
+        assert!(
+            e.message.contains("::1 is not an IPv4 address"),
+            "{}",
+            e.message
+        );
+        assert!(literal_of_wrong_family(Family::V4, &[v4]).is_none());
+        assert!(literal_of_wrong_family(Family::Any, &[v6]).is_none());
+    }
 }

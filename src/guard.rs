@@ -47,7 +47,8 @@ fn state_name(s: State) -> String {
     s.as_str().to_string()
 }
 
-fn state_error(e: impl std::fmt::Display) -> Error {
+/// A state-file failure as the typed error (`breaker_state_error`, exit 121).
+pub fn state_error(e: impl std::fmt::Display) -> Error {
     Error::new(Phase::Breaker, Label::BreakerState, format!("breaker state file: {e}"))
         .hint("check $XDG_STATE_HOME (or ~/.local/state)/wtcurl, or point --breaker-state at a writable file")
 }

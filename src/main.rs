@@ -10,6 +10,8 @@ use wtcurl::capture::session::Session;
 use wtcurl::cli::Args;
 use wtcurl::clock::Clock;
 use wtcurl::clock::RealClock;
+use wtcurl::engine::Request;
+use wtcurl::error::{Error, Label, Phase};
 use wtcurl::event::{Fanout, Observer, Tracer};
 use wtcurl::process::ProcessView;
 use wtcurl::render::explain::Explain;
@@ -28,10 +30,13 @@ struct LazyFile {
 impl Write for LazyFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.file.is_none() {
-            self.file = Some(BufWriter::with_capacity(
-                64 * 1024,
-                File::create(&self.path)?,
-            ));
+            let file = File::create(&self.path).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot create {}: {e}", self.path.display()),
+                )
+            })?;
+            self.file = Some(BufWriter::with_capacity(64 * 1024, file));
         }
         self.file.as_mut().map_or(Ok(0), |f| f.write(buf))
     }
@@ -56,6 +61,12 @@ fn main() -> anyhow::Result<()> {
         .any(|a| a == "--explain" || a == "--demo" || a.starts_with("--trace-json"));
     let process_view = shows_process.then(wtcurl::process::observe);
     let mut args = Args::parse();
+    if let Err(e) = args.check_modes() {
+        if args.show_errors() {
+            print_error(&e);
+        }
+        std::process::exit(i32::from(e.exit_code()));
+    }
     let mut demo_roots = None;
     if args.demo {
         let ins = demo::start().context("starting the demo's loopback stand-ins")?;
@@ -73,19 +84,61 @@ fn main() -> anyhow::Result<()> {
         demo_roots = Some(ins.ca_der);
     }
     if args.breaker_show || args.breaker_reset.is_some() {
-        std::process::exit(i32::from(breaker_admin(&args)?));
+        let code = breaker_admin(&args).unwrap_or_else(|e| {
+            if args.show_errors() {
+                print_error(&e);
+            }
+            e.exit_code()
+        });
+        std::process::exit(i32::from(code));
     }
     let interval = match &args.interval {
-        Some(s) => {
-            wtcurl::guard::parse_duration(s).map_err(|e| anyhow::anyhow!("--interval: {e}"))?
-        }
+        Some(s) => match wtcurl::guard::parse_duration(s) {
+            Ok(d) => d,
+            Err(e) => {
+                let e = Error::new(
+                    Phase::Setup,
+                    Label::BadUsage,
+                    format!("--interval {s:?}: {e}"),
+                )
+                .hint("give a duration such as 500ms, 2s or 1m");
+                if args.show_errors() {
+                    print_error(&e);
+                }
+                std::process::exit(i32::from(e.exit_code()));
+            }
+        },
         None => std::time::Duration::ZERO,
     };
+    // The flags, checked once: an error ends here (curl's exit code), a warning is printed once
+    // and the run goes on, as curl does.
+    let (mut req, warnings) = match args.to_request_with_warnings() {
+        Ok(r) => r,
+        Err(e) => {
+            if args.show_errors() {
+                print_error(&e);
+            }
+            std::process::exit(i32::from(e.exit_code()));
+        }
+    };
+    let write_out = args.write_out_format().unwrap_or_else(|w| {
+        if args.show_warnings() {
+            print_warning(&w);
+        }
+        None
+    });
+    if args.show_warnings() {
+        warnings.iter().for_each(print_warning);
+    }
+    if let Some(der) = demo_roots {
+        req.tls.extra_roots.push(der);
+        req.tls.extra_roots_label = Some(demo::DEMO_CA_LABEL.to_string());
+    }
     let n = args.repeat.max(1);
     let mut code = 0;
     // Bounded: N requests, N-1 waits.
     for i in 1..=n {
-        let run = run(&args, demo_roots.clone(), process_view.clone())?;
+        let run = run(&args, &req, write_out.as_deref(), process_view.clone())?;
         code = run.code;
         if n > 1 {
             let http = run
@@ -106,26 +159,21 @@ fn main() -> anyhow::Result<()> {
     std::process::exit(i32::from(code));
 }
 
-/// `--breaker-show` and `--breaker-reset`.
-fn breaker_admin(args: &Args) -> anyhow::Result<u8> {
+/// `--breaker-show` and `--breaker-reset`; a state-file failure is `breaker_state_error` (121).
+fn breaker_admin(args: &Args) -> Result<u8, Error> {
     use wtcurl::breaker::state_file::StateFile;
+    use wtcurl::guard::state_error;
     let file = match &args.breaker_state {
         Some(p) => StateFile::at(p.clone()),
-        None => {
-            StateFile::open_default().map_err(|e| anyhow::anyhow!("breaker state file: {e}"))?
-        }
+        None => StateFile::open_default().map_err(state_error)?,
     };
     if let Some(origin) = &args.breaker_reset {
         let which = (!origin.is_empty()).then_some(origin.as_str());
-        let op = file
-            .reset(which)
-            .map_err(|e| anyhow::anyhow!("breaker state file: {e}"))?;
+        let op = file.reset(which).map_err(state_error)?;
         println!("reset {} origin(s) in {}", op.value, file.path().display());
         return Ok(0);
     }
-    let op = file
-        .show()
-        .map_err(|e| anyhow::anyhow!("breaker state file: {e}"))?;
+    let op = file.show().map_err(state_error)?;
     for w in &op.warnings {
         eprintln!("wtcurl: breaker state file: {w}");
     }
@@ -143,27 +191,11 @@ struct RunOutcome {
 
 fn run(
     args: &Args,
-    demo_root: Option<Vec<u8>>,
+    req: &Request,
+    write_out: Option<&str>,
     process_view: Option<ProcessView>,
 ) -> anyhow::Result<RunOutcome> {
-    let mut req = match args.to_request() {
-        Ok(r) => r,
-        Err(e) => {
-            if args.show_errors() {
-                print_error(&e);
-            }
-            return Ok(RunOutcome {
-                code: e.exit_code(),
-                http_code: None,
-                total_us: 0,
-                breaker: None,
-            });
-        }
-    };
-    if let Some(der) = demo_root {
-        req.tls.extra_roots.push(der);
-        req.tls.extra_roots_label = Some(demo::DEMO_CA_LABEL.to_string());
-    }
+    let req = req.clone();
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(LazyFile {
             path: path.clone(),
@@ -172,7 +204,11 @@ fn run(
         None => Box::new(stdout_writer()?),
     };
     let clock = RealClock::new();
-    let mut metrics = Metrics::default();
+    let mut metrics = Metrics::new(
+        args.url.as_deref().unwrap_or_default(),
+        &engine::initial_method(&req),
+        args.output.as_ref().map(|p| p.display().to_string()),
+    );
     let capturing = args.packets || args.pcap.is_some();
     let mut explain = args.explain.then(|| {
         let e = Explain::new(
@@ -188,10 +224,28 @@ fn run(
         }
     });
     let mut verbose = args.verbose.then(|| Verbose::new(std::io::stderr()));
+    // As curl's --trace FILE: a file that cannot be created is no reason to stop the transfer
+    // (curl then writes the trace to stderr); wtcurl warns and goes on without the trace.
     let mut trace = match &args.trace_json {
-        Some(p) => Some(JsonTrace::new(BufWriter::new(
-            File::create(p).with_context(|| format!("creating the trace file {}", p.display()))?,
-        ))),
+        Some(p) => match File::create(p) {
+            Ok(f) => Some(JsonTrace::new(BufWriter::new(f))),
+            Err(e) => {
+                if args.show_warnings() {
+                    print_warning(
+                        &Error::new(
+                            Phase::Output,
+                            Label::WriteFailed,
+                            format!(
+                                "cannot create the trace file {}: {e}; going on without a trace",
+                                p.display()
+                            ),
+                        )
+                        .hint("check that the directory exists and is writable (curl's --trace, too, goes on)"),
+                    );
+                }
+                None
+            }
+        },
         None => None,
     };
     let mut guard = match &args.breaker {
@@ -259,15 +313,12 @@ fn run(
     {
         eprintln!("wtcurl: writing the JSON trace failed: {e}");
     }
-    if let Some(fmt) = &args.write_out {
-        let template = match fmt.strip_prefix('@') {
-            Some(path) => std::fs::read_to_string(path)
-                .with_context(|| format!("reading -w format file {path}"))?,
-            None => fmt.clone(),
-        };
-        let mut so = std::io::stdout().lock();
-        let _ = so.write_all(metrics.expand(&template).as_bytes());
-        let _ = so.flush();
+    if let Some(template) = write_out {
+        metrics.write(
+            template,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        );
     }
     Ok(RunOutcome {
         code,
@@ -277,8 +328,21 @@ fn run(
     })
 }
 
+/// A warning: curl would go on, and so does wtcurl. Phase and label, then the hint.
+fn print_warning(e: &Error) {
+    eprintln!(
+        "wtcurl: warning: [{}] {}: {}",
+        e.phase.as_str(),
+        e.label.as_str(),
+        e.message
+    );
+    if let Some(h) = &e.hint {
+        eprintln!("wtcurl: hint: {h}");
+    }
+}
+
 /// curl's one-line error, plus wtcurl's phase and hint.
-fn print_error(e: &wtcurl::error::Error) {
+fn print_error(e: &Error) {
     eprintln!(
         "wtcurl: ({}) [{}] {}",
         e.exit_code(),

@@ -35,34 +35,154 @@ fn malformed(input: &str, why: impl std::fmt::Display) -> Error {
     .hint("write it as [http://]host[:port][/path], e.g. http://example.com/ or http://[::1]:8080/")
 }
 
-fn has_scheme(input: &str) -> bool {
-    match input.find("://") {
-        Some(i) => {
-            let s = &input[..i];
-            !s.is_empty()
-                && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        }
-        None => false,
+/// The longest scheme curl's URL parser looks at.
+const MAX_SCHEME_LEN: usize = 40;
+
+/// The scheme as curl 7.88's URL parser finds it when it may guess one (the tool's
+/// `CURLU_GUESS_SCHEME`): 1 to 40 of `[A-Za-z0-9+.-]` followed by `:/`. Returns the scheme as typed
+/// and what follows the colon. Without the slash, `name:123` is a host and a port, as in curl.
+fn split_scheme(input: &str) -> Option<(&str, &str)> {
+    let i = input.find(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))?;
+    if i == 0 || i > MAX_SCHEME_LEN {
+        return None;
     }
+    input[i..]
+        .starts_with(":/")
+        .then(|| (&input[..i], &input[i + 1..]))
 }
 
-/// The authority part of the input (between `scheme://` and the path), as typed.
-fn typed_host(rest: &str) -> &str {
+/// Characters curl 7.88 refuses in a host name (`hostname_check` in lib/urlapi.c), `%` aside:
+/// wtcurl lets the URL parser decode percent-escapes, as curl does before that check.
+const BAD_HOST_CHARS: &str = " \r\n\t/:#?!@{}[]\\$'\"^`*<>=;,+&()";
+
+/// The authority part (between the scheme's slashes and the path), checked as curl checks it.
+struct Authority<'a> {
+    /// The host as typed, without brackets.
+    host: &'a str,
+}
+
+fn check_authority<'a>(input: &str, rest: &'a str, has_scheme: bool) -> Result<Authority<'a>> {
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..end];
-    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(stripped) = hostport.strip_prefix('[') {
-        return stripped.split(']').next().unwrap_or(stripped);
-    }
-    hostport.rsplit_once(':').map_or(hostport, |(h, p)| {
-        if p.chars().all(|c| c.is_ascii_digit()) {
-            h
-        } else {
-            hostport
+    // curl splits the credentials at the first '@'; a second one makes the host invalid below.
+    let hostport = authority.split_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let Some(close) = v6.find(']') else {
+            return Err(malformed(
+                input,
+                format!("the IPv6 address [{v6} has no closing ]"),
+            ));
+        };
+        let tail = &v6[close + 1..];
+        let port = match tail.strip_prefix(':') {
+            Some(p) => Some(p),
+            None if tail.is_empty() => None,
+            None => {
+                return Err(malformed(
+                    input,
+                    format!("{tail:?} follows the IPv6 address's ] where only :PORT may"),
+                ));
+            }
+        };
+        (&v6[..close], port)
+    } else {
+        match hostport.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
         }
-    })
+    };
+    if host.is_empty() {
+        let e = malformed(input, "no host name");
+        return Err(if has_scheme && rest.starts_with('/') {
+            e.hint("after the scheme's slashes comes the host: write it as http://host/path")
+        } else {
+            e
+        });
+    }
+    if !hostport.starts_with('[')
+        && let Some(bad) = host.chars().find(|c| BAD_HOST_CHARS.contains(*c))
+    {
+        return Err(malformed(
+            input,
+            format!(
+                "the host name {host:?} contains {bad:?}, which curl does not allow in a host name"
+            ),
+        ));
+    }
+    match port {
+        None => {}
+        // Browsers and curl drop an empty port, but curl only when a scheme was given: "foo:"
+        // must never become a request to the host foo.
+        Some("") if has_scheme => {}
+        Some("") => {
+            return Err(malformed(
+                input,
+                format!("\"{host}:\" has no port number after the colon"),
+            )
+            .hint(format!(
+                "if {host:?} is meant as the scheme, write {host}://host/; without a scheme, \
+                 curl refuses an empty port so that a scheme is never taken for a host name"
+            )));
+        }
+        Some(p) => {
+            let digits = p.trim_start_matches('0');
+            let ok = p.bytes().all(|b| b.is_ascii_digit())
+                && digits.len() <= 5
+                && digits.parse::<u32>().unwrap_or(0) <= u32::from(u16::MAX);
+            if !ok {
+                let e = malformed(
+                    input,
+                    format!("the port {p:?} is not a number from 0 to 65535"),
+                );
+                let looks_like_scheme = !has_scheme
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+                return Err(if looks_like_scheme {
+                    e.hint(format!(
+                        "{host:?} was read as a host name and {p:?} as its port, because no \"/\" \
+                         follows \"{host}:\"; if {host:?} is meant as the scheme, write {host}://host/"
+                    ))
+                } else {
+                    e
+                });
+            }
+        }
+    }
+    Ok(Authority { host })
+}
+
+/// Edit distance, to suggest http:// for a mistyped scheme.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn unsupported(scheme: &str) -> Error {
+    let near = ["http", "https"]
+        .into_iter()
+        .min_by_key(|s| distance(scheme, s))
+        .filter(|s| distance(scheme, s) <= 2);
+    let hint = match near {
+        Some(s) => format!("wtcurl speaks http:// and https://; did you mean {s}://?"),
+        None => "wtcurl speaks http:// and https://".to_string(),
+    };
+    Error::new(
+        Phase::Url,
+        Label::UnsupportedProtocol,
+        format!("Protocol \"{scheme}\" not supported"),
+    )
+    .hint(hint)
 }
 
 fn decode(s: &str) -> String {
@@ -84,25 +204,34 @@ pub fn parse(input: &str) -> Result<Target> {
             "it contains white space or control characters",
         ));
     }
-    let scheme_inferred = !has_scheme(trimmed);
-    let full = if scheme_inferred {
-        format!("http://{trimmed}")
-    } else {
-        trimmed.to_string()
+    // As curl: "scheme:/" starts a scheme, then 1 to 3 slashes (curl is lenient about their
+    // number); anything else is a host, maybe with a port, and the scheme is http.
+    let (scheme, rest) = match split_scheme(trimmed) {
+        Some((typed, after)) => {
+            let slashes = after.bytes().take_while(|b| *b == b'/').count();
+            if slashes > 3 {
+                return Err(malformed(
+                    input,
+                    format!("\"{typed}:\" is followed by {slashes} slashes; curl accepts 1 to 3"),
+                )
+                .hint(format!(
+                    "write it as {}://host/path",
+                    typed.to_ascii_lowercase()
+                )));
+            }
+            (Some(typed.to_ascii_lowercase()), &after[slashes..])
+        }
+        None => (None, trimmed),
     };
-    let scheme = full[..full.find("://").unwrap_or(0)].to_ascii_lowercase();
+    let scheme_inferred = scheme.is_none();
+    let authority = check_authority(input, rest, !scheme_inferred)?;
+    let scheme = scheme.unwrap_or_else(|| "http".to_string());
+    // Only a URL that parses gets this far, as in curl: "htp:/x" says the protocol, "htp:x" the port.
     if scheme != "http" && scheme != "https" {
-        return Err(Error::new(
-            Phase::Url,
-            Label::UnsupportedProtocol,
-            format!("Protocol \"{scheme}\" not supported"),
-        )
-        .hint("wtcurl speaks http:// and https://"));
+        return Err(unsupported(&scheme));
     }
-    let typed = typed_host(&full[scheme.len() + 3..]).to_string();
-    if typed.is_empty() {
-        return Err(malformed(input, "no host name"));
-    }
+    let typed = authority.host.to_string();
+    let full = format!("{scheme}://{rest}");
     let parsed = url::Url::parse(&full).map_err(|e| malformed(input, e))?;
     let host = parsed
         .host()
@@ -232,18 +361,120 @@ mod tests {
             "http://",
             "http://exa mple.com/",
             "http://[::1/",
+            "http://[::1]x/",
             "http://host:99999/",
+            "http://127.0.0.1:65536/",
+            "http://127.0.0.1:-1/",
+            "http://127.0.0.1:+80/",
+            "http://127.0.0.1:80a/",
+            "http://a:1:2/",
             "http://a\nb",
+            "http:",
+            "http:/",
+            "http:/?x",
+            "http://?x",
+            "http://:8000/",
+            "http://user@:8000/",
+            "http://u@a@127.0.0.1/",
+            "http://a!b/",
+            "http://a,b/",
+            "http:\\\\127.0.0.1:8000/",
+            "http:127.0.0.1:8000/",
+            "http:////127.0.0.1/",
+            "htp:////x",
+            "htp:127.0.0.1",
+            "htp:x/y",
+            "foo:bar",
+            "foo:",
+            "localhost:",
+            "127.0.0.1:/",
+            "h:/",
+            "a:/",
+            "//127.0.0.1/",
+            "/x",
+            ":1",
         ] {
             let e = parse(bad).unwrap_err();
             assert_eq!(e.exit_code(), 3, "{bad:?}: {e}");
             assert_eq!(e.phase, Phase::Url);
+            assert_eq!(e.label, Label::UrlMalformed);
+            assert!(e.hint.is_some(), "{bad:?}");
         }
     }
 
     #[test]
     fn unknown_scheme_exits_1() {
         assert_eq!(parse("gopher://x/").unwrap_err().exit_code(), 1);
+        // curl 7.88: a scheme is letters, digits, + - . followed by ":/", with 1 to 3 slashes.
+        for (url, scheme) in [
+            ("htp:/127.0.0.1/", "htp"),
+            ("htp://127.0.0.1/", "htp"),
+            ("HTP:///127.0.0.1/", "htp"),
+            ("localhost:/x", "localhost"),
+            ("1htp:/x", "1htp"),
+            ("h-t.p+s:/x", "h-t.p+s"),
+            ("ftp://127.0.0.1:1/", "ftp"),
+        ] {
+            let e = parse(url).unwrap_err();
+            assert_eq!(e.exit_code(), 1, "{url:?}: {e}");
+            assert_eq!(e.label, Label::UnsupportedProtocol);
+            assert_eq!(e.phase, Phase::Url);
+            assert_eq!(e.message, format!("Protocol \"{scheme}\" not supported"));
+        }
+        let hint = |u: &str| parse(u).unwrap_err().hint.unwrap();
+        assert!(hint("htp:/127.0.0.1/").contains("did you mean http://?"));
+        assert!(hint("htps://x/").contains("did you mean https://?"));
+        assert!(!hint("gopher://x/").contains("did you mean"));
+    }
+
+    #[test]
+    fn scheme_names_are_never_taken_for_hosts() {
+        // Each of these once went to DNS for a host named after the scheme.
+        for url in [
+            "htp:/127.0.0.1/",
+            "http:/",
+            "http:",
+            "HTTP:/x:99999/",
+            "http:\\\\x/",
+        ] {
+            assert!(parse(url).is_err(), "{url:?}");
+        }
+        let e = parse("htp:127.0.0.1").unwrap_err();
+        assert!(e.message.contains("port \"127.0.0.1\""), "{}", e.message);
+        assert!(e.hint.unwrap().contains("htp://"));
+    }
+
+    #[test]
+    fn one_to_three_slashes_as_in_curl() {
+        for url in [
+            "http:/127.0.0.1:8000/",
+            "http://127.0.0.1:8000/",
+            "http:///127.0.0.1:8000/",
+            "HTTP://127.0.0.1:8000/",
+            "hTtP:///127.0.0.1:8000",
+            "http:/127.0.0.1:8000",
+        ] {
+            let t = parse(url).unwrap();
+            assert_eq!(t.url, "http://127.0.0.1:8000/", "{url:?}");
+            assert_eq!(t.scheme, "http");
+            assert!(!t.scheme_inferred);
+            assert_eq!(t.ip, Some("127.0.0.1".parse().unwrap()));
+        }
+        assert_eq!(parse("https:/[::1]:1/").unwrap().host_ascii, "::1");
+    }
+
+    #[test]
+    fn ports_as_in_curl() {
+        // An empty port is the default one, when a scheme was given.
+        let t = parse("http://127.0.0.1:/").unwrap();
+        assert_eq!((t.port, t.port_inferred), (80, true));
+        assert_eq!(t.url, "http://127.0.0.1/");
+        assert_eq!(parse("http://[::1]:/").unwrap().port, 80);
+        assert_eq!(parse("http://127.0.0.1:00008000/").unwrap().port, 8000);
+        assert_eq!(parse("http://127.0.0.1:0/").unwrap().port, 0);
+        assert_eq!(parse("localhost:8000").unwrap().port, 8000);
+        assert_eq!(parse("http:80").unwrap().host, "http");
+        assert_eq!(parse("http://a_b:1/").unwrap().host, "a_b");
     }
 
     #[test]

@@ -144,7 +144,7 @@ pub fn label_class(label: Label) -> ErrorClass {
     match label {
         // The caller's input, local files, policy: nothing about the server's health.
         BadUsage | UnsupportedProtocol | UrlMalformed | CaFileBad | WriteFailed | ReadFailed
-        | TooManyRedirects | HttpError => ErrorClass::Client,
+        | TooManyRedirects | HttpError | TlsNoVersion => ErrorClass::Client,
         // The name is wrong (not the server down), or the certificate is refused by wtcurl's
         // policy: the server answered.
         DnsNxdomain | DnsNoAddress | CertExpired | CertNotYetValid | CertWrongHost

@@ -32,9 +32,13 @@ pub use stream::TlsStream;
 use stream::{MAX_PENDING, READ_CHUNK, feed, flush};
 use trace::{Dir, WireTracer};
 
-/// A TLS protocol version wtcurl can speak.
+/// A TLS protocol version, as curl's --tls-max names them. wtcurl (rustls) speaks 1.2 and 1.3
+/// only: 1.0 and 1.1 exist so that `--tls-max 1.1` is accepted as in curl and then leaves nothing
+/// to offer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TlsVersion {
+    V1_0,
+    V1_1,
     V1_2,
     V1_3,
 }
@@ -42,6 +46,8 @@ pub enum TlsVersion {
 impl TlsVersion {
     pub fn name(self) -> &'static str {
         match self {
+            TlsVersion::V1_0 => "TLS 1.0",
+            TlsVersion::V1_1 => "TLS 1.1",
             TlsVersion::V1_2 => "TLS 1.2",
             TlsVersion::V1_3 => "TLS 1.3",
         }
@@ -91,17 +97,27 @@ fn versions(opts: &TlsOptions) -> Result<Vec<TlsVersion>> {
         .into_iter()
         .filter(|v| *v >= min && *v <= max)
         .collect();
+    // curl 7.88 fails here too, with exit 35, once the connection is up and TLS is to start
+    // ("CURL_SSLVERSION_MAX incompatible with CURL_SSLVERSION"); a plain http:// run never asks.
     if v.is_empty() {
-        return Err(Error::new(
-            Phase::Tls,
-            Label::BadUsage,
+        let why = if max < TlsVersion::V1_2 {
             format!(
-                "no TLS version left: the minimum ({}) is above --tls-max ({})",
+                "--tls-max {} is below TLS 1.2, the oldest version wtcurl speaks",
+                max.name()
+            )
+        } else {
+            format!(
+                "the minimum ({}) is above --tls-max ({})",
                 min.name(),
                 max.name()
-            ),
+            )
+        };
+        return Err(Error::new(
+            Phase::Tls,
+            Label::TlsNoVersion,
+            format!("no TLS version left to offer: {why} (curl: CURL_SSLVERSION_MAX incompatible with CURL_SSLVERSION)"),
         )
-        .hint("wtcurl speaks TLS 1.2 and TLS 1.3"));
+        .hint("wtcurl speaks TLS 1.2 and TLS 1.3: raise --tls-max or drop --tlsv1.3"));
     }
     Ok(v)
 }
@@ -142,8 +158,8 @@ pub fn handshake(
     let rustls_versions: Vec<&'static rustls::SupportedProtocolVersion> = versions
         .iter()
         .map(|v| match v {
-            TlsVersion::V1_2 => &rustls::version::TLS12,
             TlsVersion::V1_3 => &rustls::version::TLS13,
+            _ => &rustls::version::TLS12,
         })
         .collect();
     let mut config = ClientConfig::builder_with_provider(provider)

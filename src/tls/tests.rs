@@ -16,7 +16,13 @@ fn versions_follow_curl_min_and_max() {
     assert_eq!(versions(&o).ok(), Some(vec![TlsVersion::V1_2]));
     o.min = Some(TlsVersion::V1_3);
     let e = versions(&o).expect_err("min above max");
-    assert_eq!(e.label, Label::BadUsage);
+    assert_eq!((e.label, e.phase), (Label::TlsNoVersion, Phase::Tls));
+    assert_eq!(e.exit_code(), 35);
+    o.min = None;
+    o.max = Some(TlsVersion::V1_1);
+    let e = versions(&o).expect_err("nothing at or below 1.1");
+    assert_eq!(e.label, Label::TlsNoVersion);
+    assert!(e.message.contains("below TLS 1.2"), "{}", e.message);
 }
 
 #[test]

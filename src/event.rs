@@ -615,8 +615,15 @@ pub enum Event {
     Closed {
         at_us: u64,
         fd: i32,
-        /// `server` when the server's FIN (EOF) came first, `client` when wtcurl closed first.
+        /// `server` when the server's FIN (EOF) came first, `client` when wtcurl's close() sent the
+        /// first FIN, `none` when close() sent RST (bytes left unread) before any FIN.
         first_fin: String,
+        /// Bytes waiting unread in the receive queue just before close() (ioctl FIONREAD); None
+        /// when the kernel would not say. More than 0 means Linux sends RST, not FIN.
+        unread_bytes: Option<u64>,
+        /// The response body was not read to its end (-f on an error status stops before it):
+        /// whatever more of it arrives after close() is answered with RST.
+        body_unread: bool,
     },
     /// `--kernel-view`, after connect: the kernel's own view of the path to the peer, each part
     /// with where it was read from. A part the kernel would not give is None, with its error.

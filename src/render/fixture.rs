@@ -155,7 +155,7 @@ pub fn plain_http_301() -> Vec<Event> {
         sys("getsockopt", 3, 0, None, 660, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 232})),
         Event::TcpInfo { at_us: 670, fd: 3, when: "end".into(), info },
         sys("close", 3, 0, None, 680, json!({})),
-        Event::Closed { at_us: 690, fd: 3, first_fin: "client".into() },
+        Event::Closed { at_us: 690, fd: 3, first_fin: "client".into(), unread_bytes: Some(0), body_unread: false },
         Event::Done { at_us: 700, exit_code: 0 },
     ]
 }
@@ -435,6 +435,8 @@ pub fn kernel_view_lab() -> Vec<Event> {
             at_us: 950,
             fd: 3,
             first_fin: "client".into(),
+            unread_bytes: Some(0),
+            body_unread: false,
         },
         Event::KernelClose {
             at_us: 1_400,
@@ -506,6 +508,8 @@ pub fn kernel_view_server_closes_first() -> Vec<Event> {
             at_us: 950,
             fd: 3,
             first_fin: "server".into(),
+            unread_bytes: Some(0),
+            body_unread: false,
         },
         Event::KernelClose {
             at_us: 1_000,
@@ -990,10 +994,145 @@ pub fn https_200() -> Vec<Event> {
             at_us: 990,
             fd: 3,
             first_fin: "client".into(),
+            unread_bytes: Some(0),
+            body_unread: false,
         },
         Event::Done {
             at_us: 1000,
             exit_code: 0,
         },
+    ]
+}
+
+/// `wtcurl -f --kernel-view http://127.0.0.1:18404/` against a server that answers 404 with a
+/// 2 MB body: -f stops after the head, close() finds 62,464 bytes unread, and Linux resets the
+/// connection (tcpdump on lo showed `Flags [R.]` and no FIN from wtcurl's side).
+pub fn closed_with_unread_body() -> Vec<Event> {
+    use crate::event::{KernelLink, KernelRoute, Seen, SocketStateSeen};
+    let web: std::net::SocketAddr = "127.0.0.1:18404".parse().unwrap();
+    let local: std::net::SocketAddr = "127.0.0.1:52502".parse().unwrap();
+    let info = |segs_out, segs_in, acked, received| TcpInfoView {
+        state: 1,
+        rtt_us: 51,
+        rttvar_us: 28,
+        snd_mss: 32768,
+        rcv_mss: 47616,
+        snd_cwnd: 11,
+        bytes_acked: acked,
+        bytes_received: received,
+        segs_out,
+        segs_in,
+        ..Default::default()
+    };
+    vec![
+        Event::TraceStart { schema: 1, epoch_us: 1_700_000_000_000_000, pid: 4242 },
+        Event::Phase { at_us: 10, hop: 0, phase: Phase::Url },
+        Event::Url {
+            at_us: 20,
+            input: "http://127.0.0.1:18404/".into(),
+            url: "http://127.0.0.1:18404/".into(),
+            scheme: "http".into(),
+            scheme_inferred: false,
+            host: "127.0.0.1".into(),
+            host_ascii: "127.0.0.1".into(),
+            port: 18404,
+            port_inferred: false,
+            target: "/".into(),
+            basic_auth_user: None,
+        },
+        Event::Phase { at_us: 30, hop: 0, phase: Phase::Dns },
+        Event::Resolved { at_us: 40, host: "127.0.0.1".into(), source: AddressSource::Literal, addresses: vec![web.ip()], elapsed_us: 1 },
+        Event::Phase { at_us: 50, hop: 0, phase: Phase::Tcp },
+        sys("socket", 5, 5, None, 60, json!({"domain": "AF_INET", "type": "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0})),
+        Event::ConnectAttempt { at_us: 70, fd: 5, addr: web },
+        sys("connect", 5, -1, Some("EINPROGRESS"), 80, json!({"addr": "127.0.0.1:18404"})),
+        sys("poll", 5, 1, None, 90, json!({"fds": [{"fd": 5, "events": "POLLOUT", "revents": "POLLOUT"}], "timeout_ms": -1})),
+        sys("getsockopt", 5, 0, None, 100, json!({"level": "SOL_SOCKET", "optname": "SO_ERROR", "value": 0})),
+        sys("getsockname", 5, 0, None, 110, json!({"addr": "127.0.0.1:52502"})),
+        sys("getpeername", 5, 0, None, 120, json!({"addr": "127.0.0.1:18404"})),
+        sys("getsockopt", 5, 0, None, 130, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 280})),
+        Event::ConnectResult { at_us: 140, fd: 5, addr: web, ok: true, error: None, local: Some(local), elapsed_us: 70 },
+        Event::TcpInfo { at_us: 150, fd: 5, when: "after_connect".into(), info: info(2, 1, 1, 0) },
+        Event::KernelPath {
+            at_us: 260,
+            fd: 5,
+            local,
+            peer: web,
+            route: Box::new(Seen::Found(KernelRoute {
+                kind: "local".into(),
+                table: "main".into(),
+                dev: "lo".into(),
+                ifindex: 1,
+                gateway: None,
+                prefsrc: Some("127.0.0.1".parse().unwrap()),
+                source: "netlink RTM_GETROUTE (as `ip route get 127.0.0.1`)".into(),
+            })),
+            link: Some(Box::new(Seen::Found(KernelLink {
+                name: "lo".into(),
+                ifindex: 1,
+                mtu: 65536,
+                mac: None,
+                link_type: "loopback".into(),
+                operstate: "UNKNOWN".into(),
+                source: "netlink RTM_GETLINK (as `ip link show`)".into(),
+            }))),
+            neighbour: None,
+            port_range: Box::new(Seen::Found(crate::event::PortRange {
+                low: 32768,
+                high: 60999,
+                local_port: 52502,
+                source: "/proc/sys/net/ipv4/ip_local_port_range".into(),
+            })),
+            syscalls: 8,
+        },
+        Event::Phase { at_us: 300, hop: 0, phase: Phase::Request },
+        sys("sendto", 5, 80, None, 310, json!({"len": 80, "flags": "MSG_NOSIGNAL", "to": null})),
+        Event::RequestWritten {
+            at_us: 320,
+            fd: 5,
+            head: "GET / HTTP/1.1\r\nHost: 127.0.0.1:18404\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\n".into(),
+            head_bytes: 80,
+            body_bytes: 0,
+        },
+        Event::Phase { at_us: 330, hop: 0, phase: Phase::Response },
+        sys("poll", 5, 1, None, 340, json!({"fds": [{"fd": 5, "events": "POLLIN", "revents": "POLLIN"}], "timeout_ms": -1})),
+        sys("recvfrom", 5, 65536, None, 800, json!({"len": 262144, "from": null})),
+        Event::FirstByte { at_us: 810 },
+        Event::ResponseHead {
+            at_us: 820,
+            version: "HTTP/1.1".into(),
+            status: 404,
+            reason: "Not Found".into(),
+            headers: vec![("Content-Length".into(), "2097152".into())],
+            head_bytes: 51,
+            framing: "content-length".into(),
+            content_length: Some(2_097_152),
+            encoding: None,
+        },
+        Event::Phase { at_us: 830, hop: 0, phase: Phase::Close },
+        sys("getsockopt", 5, 0, None, 840, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 280})),
+        Event::TcpInfo { at_us: 850, fd: 5, when: "end".into(), info: info(5, 6, 81, 128_000) },
+        sys("ioctl", 5, 0, None, 860, json!({"request": "FIONREAD", "value": 62464})),
+        sys("close", 5, 0, None, 870, json!({})),
+        Event::Closed { at_us: 880, fd: 5, first_fin: "none".into(), unread_bytes: Some(62_464), body_unread: true },
+        Event::KernelClose {
+            at_us: 990,
+            fd: 5,
+            local,
+            peer: web,
+            client: vec![SocketStateSeen { after_close_us: 15, state: "gone".into(), timer_ms: None }],
+            server: vec![],
+            source: "netlink sock_diag, the exact 4-tuple (as `ss -tan`), 8 syscalls".into(),
+            error: None,
+        },
+        Event::Error {
+            at_us: 1_000,
+            phase: Phase::Response,
+            label: Label::HttpError,
+            message: "The requested URL returned error: 404".into(),
+            hint: Some("-f turns HTTP error statuses into exit code 22; drop -f to see the error body".into()),
+            exit_code: 22,
+        },
+        Event::Done { at_us: 1_010, exit_code: 22 },
     ]
 }

@@ -68,6 +68,15 @@ mod snapshots {
         )));
     }
 
+    /// -f on a 404 with a 2 MB body: close() with unread bytes sends RST, not FIN (no TIME_WAIT),
+    /// in the close phase, the kernel view's verdict and the ladder.
+    #[test]
+    fn explain_close_with_unread_body_is_a_reset() {
+        insta::assert_snapshot!(explain_with_syscall_ladder(
+            &fixture::closed_with_unread_body()
+        ));
+    }
+
     #[test]
     fn ladder_from_packets_plain_http() {
         insta::assert_snapshot!(explain(&fixture::packets_plain_http()));

@@ -18,6 +18,50 @@ mod tls;
 /// Syscalls shown per body before the rest are summarised (the JSON trace keeps every one).
 const BODY_SYSCALLS_SHOWN: u32 = 4;
 
+/// How a connection's close went, as the `closed` event said.
+#[derive(Clone, Copy, Debug, Default)]
+struct LastClose {
+    /// The server's FIN came first.
+    server_fin_first: bool,
+    /// close() found bytes unread, so the kernel sent RST.
+    reset: bool,
+    /// The response body was not read to its end.
+    body_unread: bool,
+}
+
+/// A count with its noun, singular for 1: `1 recvfrom call`, `2,048 bytes`; no allocation.
+pub(crate) struct Count<'a>(pub u64, pub &'a str, pub &'a str);
+
+impl fmt::Display for Count<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.0 == 1 { self.1 } else { self.2 };
+        write!(f, "{} {noun}", Thousands(self.0))
+    }
+}
+
+/// A syscall as [`SyscallLine`] prints it, and ioctl as strace does: `ioctl(5, FIONREAD, [0]) = 0`.
+struct CallLine<'a>(&'a crate::event::SyscallRecord);
+
+impl fmt::Display for CallLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        if let ("ioctl", crate::event::SyscallArgs::Json(v)) = (s.name, &s.args)
+            && let Some(request) = v.get("request").and_then(serde_json::Value::as_str)
+        {
+            write!(f, "ioctl({}, {request}", Maybe(&s.fd))?;
+            if let Some(n) = v.get("value").and_then(serde_json::Value::as_u64) {
+                write!(f, ", [{n}]")?;
+            }
+            write!(f, ") = {}", s.ret)?;
+            if let Some(e) = &s.errno {
+                write!(f, " {e}")?;
+            }
+            return Ok(());
+        }
+        SyscallLine(s).fmt(f)
+    }
+}
+
 /// The streaming explanation renderer.
 pub struct Explain<W: Write> {
     out: W,
@@ -41,8 +85,8 @@ pub struct Explain<W: Write> {
     tcp_after_connect: Option<crate::event::TcpInfoView>,
     /// A --kernel-view path was shown for this connection.
     kernel_view: bool,
-    /// The last `closed` event's word on whose FIN came first (true: the server's).
-    server_fin_first: Option<bool>,
+    /// What the last `closed` event said of how the connection ended (for --kernel-view's verdict).
+    last_close: Option<LastClose>,
     /// `--ladder` without a capture: the ladder built from syscalls.
     syscall_ladder: Option<syscall_ladder::SyscallLadder>,
 }
@@ -68,7 +112,7 @@ fn why(phase: Phase) -> &'static str {
             "the server's answer arrives as bytes in the socket's receive queue; poll() waits for them and recvfrom() copies them out."
         }
         Phase::Close => {
-            "the transfer is over; close() releases the socket and the kernel ends the TCP connection with a FIN."
+            "the transfer is over; close() releases the socket and the kernel ends the TCP connection with a FIN (with RST instead, if received bytes are left unread)."
         }
         Phase::Breaker => {
             "--breaker keeps a count of recent failures per origin; while the circuit is open, wtcurl fails fast instead of calling a server that keeps failing."
@@ -110,7 +154,7 @@ impl<W: Write> Explain<W> {
             netlink_fds: Vec::new(),
             tcp_after_connect: None,
             kernel_view: false,
-            server_fin_first: None,
+            last_close: None,
             syscall_ladder: None,
         }
     }
@@ -378,7 +422,7 @@ impl<W: Write> Explain<W> {
                 self.put_stamp(s.end_us, Some(s.end_us.saturating_sub(s.start_us)));
                 let failed = s.errno.is_some() && s.errno.as_deref() != Some("EINPROGRESS");
                 let style = if failed { self.p.bad } else { self.p.syscall };
-                let call = self.p.show(style, SyscallLine(s));
+                let call = self.p.show(style, CallLine(s));
                 let _ = writeln!(self.out, "  {call}");
             }
             Event::Nsswitch { .. }
@@ -591,16 +635,41 @@ impl<W: Write> Explain<W> {
                 at_us,
                 fd,
                 first_fin,
+                unread_bytes,
+                body_unread,
             } => {
                 self.flush_hidden();
                 self.in_body = false;
                 if let Some(h) = self.hop_mut() {
                     h.end = Some(*at_us);
                 }
-                self.server_fin_first = Some(first_fin == "server");
-                if first_fin == "server" {
+                let server_first = first_fin == "server";
+                let unread = unread_bytes.unwrap_or(0);
+                self.last_close = Some(LastClose {
+                    server_fin_first: server_first,
+                    reset: unread > 0,
+                    body_unread: *body_unread,
+                });
+                if unread > 0 {
+                    self.linef(format_args!(
+                        "   fd {fd}: close() with {} in the receive queue: the kernel answers with RST, not FIN; no TIME_WAIT",
+                        Count(unread, "unread byte", "unread bytes")
+                    ));
+                    self.note("observed: ioctl(FIONREAD) counted the unread bytes just before close(); inferred from Linux's rule (tcp_close, RFC 2525): data left unread at close() means RST, which leaves no TIME_WAIT on either side (--packets shows the RST)");
+                    if server_first {
+                        self.note("the server's FIN had already come (recvfrom returned 0, or the kernel was in CLOSE_WAIT); wtcurl's side answers it with RST instead of its own FIN");
+                    }
+                    if *body_unread {
+                        self.note("the response body was not read to its end: -f stops at an error status, as curl does");
+                    }
+                } else if server_first {
                     self.linef(format_args!("   fd {fd} closed; the server had already closed its side (recvfrom returned 0, or the kernel was in CLOSE_WAIT): its FIN came first"));
                     self.note("inferred from TCP's rules: the server, which closed first, holds TIME_WAIT; wtcurl's close answers with its own FIN");
+                } else if *body_unread {
+                    self.linef(format_args!(
+                        "   fd {fd} closed by wtcurl while the connection was still open and the response body was not read to its end (-f stops at an error status, as curl does)"
+                    ));
+                    self.note("observed: nothing was unread in the receive queue yet (ioctl FIONREAD = 0), so close() sends a FIN first; inferred from Linux's rules: whatever more of the body arrives after close() is answered with RST, so neither side is likely to keep TIME_WAIT");
                 } else {
                     self.linef(format_args!(
                         "   fd {fd} closed by wtcurl while the connection was still open"

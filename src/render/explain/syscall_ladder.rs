@@ -225,8 +225,34 @@ impl SyscallLadder {
                 at_us,
                 fd,
                 first_fin,
+                unread_bytes,
+                body_unread,
             } => {
-                if first_fin == "client" {
+                let unread = unread_bytes.unwrap_or(0);
+                if unread > 0 {
+                    // close() found bytes unread: Linux sent RST, not the FIN drawn at close().
+                    if let Some(step) = self
+                        .conv(*fd)
+                        .and_then(|c| c.steps.iter_mut().rev().find(|s| s.out && s.label == "FIN"))
+                    {
+                        step.label = "RST".into();
+                        step.note = format!(
+                            "close() with {} unread: the kernel sends RST, not FIN (Linux's rule; inferred)",
+                            super::Count(unread, "byte", "bytes")
+                        );
+                    }
+                } else if first_fin == "client" && *body_unread {
+                    self.push(
+                        *fd,
+                        Step::new(
+                            *at_us,
+                            true,
+                            "RST".into(),
+                            "inferred: more of the unread body arrives after close(), and the kernel answers it with RST".into(),
+                            false,
+                        ),
+                    );
+                } else if first_fin == "client" {
                     self.push(
                         *fd,
                         Step::new(
@@ -571,6 +597,8 @@ mod tests {
             at_us: 12,
             fd: 3,
             first_fin: "server".into(),
+            unread_bytes: Some(0),
+            body_unread: false,
         });
         let got = labels(&l);
         assert!(got[3].starts_with("FIN | recvfrom() = 0"), "{got:?}");
@@ -582,6 +610,34 @@ mod tests {
                 .all(|g| !g.contains("inferred: the server's FIN")),
             "{got:?}"
         );
+    }
+
+    #[test]
+    fn a_close_with_unread_bytes_draws_rst_and_no_fin() {
+        let mut l = SyscallLadder::default();
+        connected(&mut l);
+        l.on_event(&sys(
+            "recvfrom",
+            65536,
+            None,
+            10,
+            json!({"len": 262144, "from": null}),
+        ));
+        l.on_event(&sys("close", 0, None, 11, json!({})));
+        l.on_event(&Event::Closed {
+            at_us: 12,
+            fd: 3,
+            first_fin: "none".into(),
+            unread_bytes: Some(62464),
+            body_unread: true,
+        });
+        let got = labels(&l);
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert!(
+            got[4].starts_with("RST | close() with 62,464 bytes unread"),
+            "{got:?}"
+        );
+        assert!(got.iter().all(|g| !g.starts_with("FIN")), "{got:?}");
     }
 
     #[test]

@@ -1136,3 +1136,141 @@ pub fn closed_with_unread_body() -> Vec<Event> {
         Event::Done { at_us: 1_010, exit_code: 22 },
     ]
 }
+
+/// URL and DNS (an IP literal) of `http://127.0.0.1:PORT/`, then the TCP phase's socket and
+/// non-blocking connect: the start of the failed-connect fixtures.
+fn literal_until_connect(port: u16) -> Vec<Event> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let url = format!("http://{addr}/");
+    vec![
+        Event::TraceStart {
+            schema: 1,
+            epoch_us: 1_700_000_000_000_000,
+            pid: 4242,
+        },
+        Event::Phase {
+            at_us: 10,
+            hop: 0,
+            phase: Phase::Url,
+        },
+        Event::Url {
+            at_us: 20,
+            input: url.clone(),
+            url,
+            scheme: "http".into(),
+            scheme_inferred: false,
+            host: "127.0.0.1".into(),
+            host_ascii: "127.0.0.1".into(),
+            port,
+            port_inferred: false,
+            target: "/".into(),
+            basic_auth_user: None,
+        },
+        Event::Phase {
+            at_us: 30,
+            hop: 0,
+            phase: Phase::Dns,
+        },
+        Event::Resolved {
+            at_us: 40,
+            host: "127.0.0.1".into(),
+            source: AddressSource::Literal,
+            addresses: vec![addr.ip()],
+            elapsed_us: 1,
+        },
+        Event::Phase {
+            at_us: 50,
+            hop: 0,
+            phase: Phase::Tcp,
+        },
+        sys(
+            "socket",
+            4,
+            4,
+            None,
+            60,
+            json!({"domain": "AF_INET", "type": "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0}),
+        ),
+        Event::ConnectAttempt {
+            at_us: 70,
+            fd: 4,
+            addr,
+        },
+        sys(
+            "connect",
+            4,
+            -1,
+            Some("EINPROGRESS"),
+            80,
+            json!({"addr": addr.to_string()}),
+        ),
+    ]
+}
+
+/// `wtcurl http://127.0.0.1:48623/` with nothing listening: the SYN is answered with RST
+/// (tcpdump on lo: `Flags [S]`, then `Flags [R.]`), SO_ERROR says ECONNREFUSED, exit 7.
+pub fn refused_connect() -> Vec<Event> {
+    let addr: std::net::SocketAddr = "127.0.0.1:48623".parse().unwrap();
+    let mut v = literal_until_connect(addr.port());
+    v.extend([
+        sys("poll", 4, 1, None, 90, json!({"fds": [{"fd": 4, "events": "POLLOUT", "revents": "POLLOUT|POLLERR|POLLHUP"}], "timeout_ms": -1})),
+        sys("getsockopt", 4, 0, None, 100, json!({"level": "SOL_SOCKET", "optname": "SO_ERROR", "value": 111, "value_name": "ECONNREFUSED"})),
+        Event::ConnectResult { at_us: 110, fd: 4, addr, ok: false, error: Some("ECONNREFUSED (Connection refused)".into()), local: None, elapsed_us: 40 },
+        sys("close", 4, 0, None, 120, json!({})),
+        Event::Error {
+            at_us: 140,
+            phase: Phase::Tcp,
+            label: Label::ConnectRefused,
+            message: "Failed to connect to 127.0.0.1 port 48623 after 0 ms: Connection refused (last: 127.0.0.1:48623; tried 127.0.0.1:48623: ECONNREFUSED)".into(),
+            hint: Some("nothing listens on that port: the kernel at the other end answered the SYN with RST".into()),
+            exit_code: 7,
+        },
+        Event::Done { at_us: 150, exit_code: 7 },
+    ]);
+    v
+}
+
+/// `wtcurl --connect-timeout 0.3 http://127.0.0.1:18500/` against a listener whose accept queue
+/// is full: the SYN gets no answer (tcpdump: `Flags [S]` only), poll() times out, exit 28. The
+/// one address timed out; nothing else connected.
+pub fn connect_timeout() -> Vec<Event> {
+    let addr: std::net::SocketAddr = "127.0.0.1:18500".parse().unwrap();
+    let mut v = literal_until_connect(addr.port());
+    v.extend([
+        // poll() waited the whole 300 ms.
+        Event::Syscall(SyscallRecord {
+            name: "poll",
+            fd: Some(4),
+            ret: 0,
+            errno: None,
+            start_us: 95,
+            end_us: 300_087,
+            args: crate::event::SyscallArgs::from_json(
+                json!({"fds": [{"fd": 4, "events": "POLLOUT", "revents": ""}], "timeout_ms": 300}),
+            ),
+        }),
+        Event::ConnectResult {
+            at_us: 300_100,
+            fd: 4,
+            addr,
+            ok: false,
+            error: Some(crate::net::TIMED_OUT.into()),
+            local: None,
+            elapsed_us: 300_030,
+        },
+        sys("close", 4, 0, None, 300_110, json!({})),
+        Event::Error {
+            at_us: 300_130,
+            phase: Phase::Tcp,
+            label: Label::Timeout,
+            message: "Connection timed out after 300 ms connecting to 127.0.0.1 port 18500".into(),
+            hint: Some("--connect-timeout ran out before the TCP handshake finished".into()),
+            exit_code: 28,
+        },
+        Event::Done {
+            at_us: 300_140,
+            exit_code: 28,
+        },
+    ]);
+    v
+}

@@ -77,6 +77,19 @@ mod snapshots {
         ));
     }
 
+    /// A refused connect: the ladder draws the SYN and the RST it got, no FIN; the waterfall
+    /// stops at TCP and marks it.
+    #[test]
+    fn explain_refused_connect() {
+        insta::assert_snapshot!(explain_with_syscall_ladder(&fixture::refused_connect()));
+    }
+
+    /// A connect that timed out on its only address: said as a timeout, not "abandoned".
+    #[test]
+    fn explain_connect_timeout() {
+        insta::assert_snapshot!(explain_with_syscall_ladder(&fixture::connect_timeout()));
+    }
+
     #[test]
     fn ladder_from_packets_plain_http() {
         insta::assert_snapshot!(explain(&fixture::packets_plain_http()));

@@ -267,10 +267,12 @@ impl<W: Write> Explain<W> {
                 self.linef(format_args!("{h}"));
             }
         }
-        if phase == Phase::Request
-            && let Some(h) = self.hop_mut()
-        {
-            h.request_start = Some(at);
+        if let Some(h) = self.hop_mut() {
+            match phase {
+                Phase::Request => h.request_start = Some(at),
+                Phase::Close => h.close_start = Some(at),
+                _ => {}
+            }
         }
         self.hop = hop;
         self.step += 1;
@@ -459,11 +461,14 @@ impl<W: Write> Explain<W> {
                     ));
                     self.note("the local port is the ephemeral port the kernel picked (getsockname shows it)");
                 } else {
-                    let t = self.p.show(
-                        self.p.bad,
-                        format!("✗ {addr}: {}", error.clone().unwrap_or_default()),
-                    );
-                    self.linef(format_args!("   {t} after {}", Us(*elapsed_us)));
+                    let p = self.p;
+                    self.linef(format_args!(
+                        "   {}",
+                        p.show(
+                            p.bad,
+                            format_args!("✗ {addr} after {}: {}", Us(*elapsed_us), Maybe(error))
+                        )
+                    ));
                 }
             }
             Event::TcpInfo { when, info, .. } => {
@@ -687,6 +692,14 @@ impl<W: Write> Explain<W> {
             } => {
                 self.flush_hidden();
                 self.end_phase(event.at_us());
+                let at = event.at_us();
+                if let Some(h) = self.hop_mut() {
+                    h.failed = Some(waterfall::Failure {
+                        phase: *phase,
+                        label: *label,
+                        at,
+                    });
+                }
                 let t = self.p.show(
                     self.p.bad,
                     format!(

@@ -30,6 +30,8 @@ struct Step {
     carried: Vec<String>,
     /// A sendto or recvfrom that moved bytes (TLS messages and the response head attach to these).
     data: bool,
+    /// Nothing crossed the wire: drawn between the rails with no arrowhead.
+    bare: bool,
 }
 
 /// Names kept per arrow (a repeat of the last one is counted, not stored).
@@ -44,6 +46,7 @@ impl Step {
             note,
             carried: Vec::new(),
             data,
+            bare: false,
         }
     }
 
@@ -173,16 +176,38 @@ impl SyscallLadder {
                         ),
                     );
                 } else {
-                    self.push(
-                        *fd,
+                    let error = error.as_deref().unwrap_or("?");
+                    let step = if error.starts_with("ECONNREFUSED") {
+                        Step::new(
+                            *at_us,
+                            false,
+                            "RST".into(),
+                            format!(
+                                "inferred: SO_ERROR said {error}: the SYN was answered with RST; no connection, so close() sends nothing"
+                            ),
+                            false,
+                        )
+                    } else if error.starts_with("timed out") || error.starts_with("abandoned") {
+                        // Nothing came back: no arrow from the server, only what wtcurl did.
+                        let mut s = Step::new(
+                            *at_us,
+                            false,
+                            "no answer".into(),
+                            format!("{error}; close() of a socket still in SYN_SENT sends nothing"),
+                            false,
+                        );
+                        s.bare = true;
+                        s
+                    } else {
                         Step::new(
                             *at_us,
                             false,
                             "no connection".into(),
-                            format!("the connect failed: {}", error.as_deref().unwrap_or("?")),
+                            format!("the connect failed: {error}; close() sends nothing"),
                             false,
-                        ),
-                    );
+                        )
+                    };
+                    self.push(*fd, step);
                 }
             }
             Event::TlsStart { fd, .. } => {
@@ -427,6 +452,13 @@ impl SyscallLadder {
     }
 }
 
+/// A step where nothing crossed the wire: the text between the rails, no arrowhead.
+fn bare(text: &str) -> String {
+    let t: String = text.chars().take(super::packets::GAP - 6).collect();
+    let width = super::packets::GAP - 2;
+    format!("│{:^width$}│", format!("({t})"))
+}
+
 impl<W: Write> Explain<W> {
     /// Draws the ladder from syscalls, one per socket that talked, and says what it is.
     pub(super) fn syscall_ladder(&mut self) {
@@ -472,9 +504,14 @@ impl<W: Write> Explain<W> {
                 };
                 let p = self.p;
                 let stamp = format!("+{} µs", Thousands(s.at_us.saturating_sub(t0)));
+                let drawn = if s.bare {
+                    bare(&s.label)
+                } else {
+                    arrow(&s.label, s.out)
+                };
                 self.linef(format_args!(
                     "   {stamp:>12}  {}  {}",
-                    p.show(style, arrow(&s.label, s.out)),
+                    p.show(style, drawn),
                     p.show(p.dim, &s.text())
                 ));
             }
@@ -576,9 +613,38 @@ mod tests {
         let got = labels(&l);
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(
-            got[1].starts_with("no connection | the connect failed: ECONNREFUSED"),
+            got[1].starts_with("RST | inferred: SO_ERROR said ECONNREFUSED"),
             "{got:?}"
         );
+        assert!(l.convs[0].steps.iter().all(|s| s.label != "FIN"));
+    }
+
+    #[test]
+    fn a_timed_out_connect_draws_no_answer_and_no_fin() {
+        let mut l = SyscallLadder::default();
+        l.on_event(&tcp_socket(1));
+        l.on_event(&sys(
+            "connect",
+            -1,
+            Some("EINPROGRESS"),
+            2,
+            json!({"addr": "127.0.0.1:80"}),
+        ));
+        l.on_event(&Event::ConnectResult {
+            at_us: 500_000,
+            fd: 3,
+            addr: "127.0.0.1:80".parse().unwrap(),
+            ok: false,
+            error: Some(crate::net::TIMED_OUT.into()),
+            local: None,
+            elapsed_us: 499_998,
+        });
+        l.on_event(&sys("close", 0, None, 500_001, json!({})));
+        let got = labels(&l);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[1].starts_with("no answer | timed out"), "{got:?}");
+        assert!(l.convs[0].steps[1].bare);
+        assert!(!got[1].contains("another address"), "{got:?}");
     }
 
     #[test]

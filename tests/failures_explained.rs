@@ -128,3 +128,54 @@ fn a_dns_failure_lists_no_later_phase_in_the_waterfall() {
         assert!(w.iter().all(|l| !l.contains(later)), "{later}: {w:#?}");
     }
 }
+
+#[test]
+fn a_dns_server_that_never_answers_is_a_timeout_then_the_next_try_then_the_failure() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let server: SocketAddr = silent.local_addr().unwrap();
+    let dir = common::TempDir::new("dnswait");
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.1\noptions timeout:1 attempts:2\n",
+    )
+    .unwrap();
+    let (code, text) = explain(&[
+        "--resolv-conf",
+        resolv.to_str().unwrap(),
+        "--dns-servers",
+        &server.to_string(),
+        "-4",
+        "http://nothing.test/",
+    ]);
+    assert_eq!(code, 6, "{text}");
+    // Nothing was received, so nothing was "ignored".
+    assert!(!text.contains("ignored a message"), "{text}");
+    let waits: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("✗ no answer from"))
+        .collect();
+    assert_eq!(waits.len(), 2, "{text}");
+    assert!(
+        waits[0].contains(&format!("✗ no answer from {server} to A (id 0x"))
+            && waits[0].contains("): poll() returned 0 after 1,0")
+            && waits[0].ends_with("ms, the receive queue stayed empty (try 1 of 2)"),
+        "{text}"
+    );
+    assert!(waits[1].ends_with("(try 2 of 2)"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "next, as resolv.conf says (attempts 2): try 2 of 2, from {server}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "no try left (resolv.conf: attempts 2, every nameserver asked): the lookup fails"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("✗ failed in dns [dns_timeout]"), "{text}");
+    // The ladder shows the wait that got nothing, between the rails.
+    assert_eq!(text.matches("(no answer)").count(), 2, "{text}");
+}

@@ -1274,3 +1274,136 @@ pub fn connect_timeout() -> Vec<Event> {
     ]);
     v
 }
+
+/// `wtcurl --dns-servers 127.0.0.1:48623 http://nope.test/` with a DNS server that never answers
+/// (resolv.conf: timeout 5, attempts 2): two tries of A and AAAA, each poll() times out after
+/// 5 s with nothing received, then the lookup fails (exit 6).
+pub fn dns_timeout() -> Vec<Event> {
+    let dns: std::net::SocketAddr = "127.0.0.1:48623".parse().unwrap();
+    let poll_timeout = |start: u64, end: u64| {
+        Event::Syscall(SyscallRecord {
+            name: "poll",
+            fd: Some(4),
+            ret: 0,
+            errno: None,
+            start_us: start,
+            end_us: end,
+            args: crate::event::SyscallArgs::from_json(
+                json!({"fds": [{"fd": 4, "events": "POLLIN", "revents": ""}], "timeout_ms": 5000}),
+            ),
+        })
+    };
+    let query = |at_us: u64, id: u16, qtype: &str, attempt: u32| Event::DnsQuery {
+        at_us,
+        server: dns,
+        transport: "udp".into(),
+        id,
+        qname: "nope.test.".into(),
+        qtype: qtype.into(),
+        flags: "rd".into(),
+        size: 27,
+        attempt,
+    };
+    let timeout = |at_us: u64, attempt: u32, next: &str, next_server| Event::DnsTimeout {
+        at_us,
+        server: dns,
+        transport: "udp".into(),
+        attempt,
+        attempts: 2,
+        unanswered: vec!["A (id 0x5a09)".into(), "AAAA (id 0x03a3)".into()],
+        waited_ms: 5_000,
+        timeout_s: 5,
+        cut_by_deadline: false,
+        next: next.into(),
+        next_server,
+    };
+    let try_once = |base: u64, attempt: u32, next: &str, next_server| {
+        vec![
+            sys(
+                "socket",
+                4,
+                4,
+                None,
+                base,
+                json!({"domain": "AF_INET", "type": "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0}),
+            ),
+            sys(
+                "sendto",
+                4,
+                27,
+                None,
+                base + 10,
+                json!({"len": 27, "flags": "0", "to": "127.0.0.1:48623"}),
+            ),
+            query(base + 20, 0x5a09, "A", attempt),
+            sys(
+                "sendto",
+                4,
+                27,
+                None,
+                base + 30,
+                json!({"len": 27, "flags": "0", "to": "127.0.0.1:48623"}),
+            ),
+            query(base + 40, 0x03a3, "AAAA", attempt),
+            poll_timeout(base + 50, base + 5_000_050),
+            timeout(base + 5_000_060, attempt, next, next_server),
+            sys("close", 4, 0, None, base + 5_000_070, json!({})),
+        ]
+    };
+    let mut v = vec![
+        Event::TraceStart {
+            schema: 1,
+            epoch_us: 1_700_000_000_000_000,
+            pid: 4242,
+        },
+        Event::Phase {
+            at_us: 10,
+            hop: 0,
+            phase: Phase::Url,
+        },
+        Event::Url {
+            at_us: 20,
+            input: "http://nope.test/".into(),
+            url: "http://nope.test/".into(),
+            scheme: "http".into(),
+            scheme_inferred: false,
+            host: "nope.test".into(),
+            host_ascii: "nope.test".into(),
+            port: 80,
+            port_inferred: true,
+            target: "/".into(),
+            basic_auth_user: None,
+        },
+        Event::Phase {
+            at_us: 30,
+            hop: 0,
+            phase: Phase::Dns,
+        },
+        Event::ResolvConf {
+            at_us: 60,
+            path: "/etc/resolv.conf".into(),
+            found: true,
+            nameservers: vec![dns],
+            search: vec![],
+            ndots: 1,
+            timeout_s: 5,
+            attempts: 2,
+            rotate: false,
+            overridden_by: Some("--dns-servers".into()),
+        },
+    ];
+    v.extend(try_once(100, 1, "next_attempt", Some(dns)));
+    v.extend(try_once(5_000_200, 2, "give_up", None));
+    v.extend([
+        Event::Error {
+            at_us: 10_000_300,
+            phase: Phase::Dns,
+            label: Label::DnsTimeout,
+            message: "no answer for nope.test from 127.0.0.1:48623 (2 attempt(s), timeout 5 s each)".into(),
+            hint: Some("is a DNS server listening there? ask another server with --dns-servers ADDR[:PORT], or fix the nameserver lines of /etc/resolv.conf".into()),
+            exit_code: 6,
+        },
+        Event::Done { at_us: 10_000_310, exit_code: 6 },
+    ]);
+    v
+}

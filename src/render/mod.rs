@@ -90,6 +90,13 @@ mod snapshots {
         insta::assert_snapshot!(explain_with_syscall_ladder(&fixture::connect_timeout()));
     }
 
+    /// A DNS server that never answers: each try's poll() times out, nothing is "ignored", the
+    /// next try and the give-up follow resolv.conf, and the waterfall stops at DNS.
+    #[test]
+    fn explain_dns_timeout() {
+        insta::assert_snapshot!(explain_with_syscall_ladder(&fixture::dns_timeout()));
+    }
+
     #[test]
     fn ladder_from_packets_plain_http() {
         insta::assert_snapshot!(explain(&fixture::packets_plain_http()));

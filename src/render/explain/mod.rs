@@ -433,6 +433,7 @@ impl<W: Write> Explain<W> {
             | Event::DnsQuery { .. }
             | Event::DnsAnswer { .. }
             | Event::DnsIgnored { .. }
+            | Event::DnsTimeout { .. }
             | Event::Resolved { .. } => self.dns(event),
             Event::ConnectAttempt { fd, addr, .. } => {
                 self.linef(format_args!("   trying {addr} on fd {fd}"));

@@ -210,6 +210,35 @@ impl SyscallLadder {
                     self.push(*fd, step);
                 }
             }
+            Event::DnsTimeout {
+                at_us,
+                server,
+                waited_ms,
+                unanswered,
+                ..
+            } => {
+                if let Some(c) = self
+                    .convs
+                    .iter()
+                    .rev()
+                    .find(|c| c.open && !c.stream && c.remote == Some(*server))
+                {
+                    let fd = c.fd;
+                    let mut step = Step::new(
+                        *at_us,
+                        false,
+                        "no answer".into(),
+                        format!(
+                            "poll() returned 0 after {}; unanswered: {}",
+                            super::Count(*waited_ms, "ms", "ms"),
+                            unanswered.join(", ")
+                        ),
+                        false,
+                    );
+                    step.bare = true;
+                    self.push(fd, step);
+                }
+            }
             Event::TlsStart { fd, .. } => {
                 self.tls_fd = Some(*fd);
                 if let Some(c) = self.conv(*fd) {

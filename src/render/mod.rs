@@ -136,6 +136,17 @@ mod snapshots {
         insta::assert_snapshot!(String::from_utf8(r.into_inner()).unwrap());
     }
 
+    /// An IP literal (nothing resolved, nothing said) and -f on a 404: the error as a `*` line,
+    /// then the close, as curl 7.88.1 prints them.
+    #[test]
+    fn verbose_literal_fail_on_404() {
+        let mut r = Verbose::new(Vec::new());
+        for e in &fixture::closed_with_unread_body() {
+            r.on_event(e);
+        }
+        insta::assert_snapshot!(String::from_utf8(r.into_inner()).unwrap());
+    }
+
     #[test]
     fn verbose_plain_http_301() {
         let mut r = Verbose::new(Vec::new());

@@ -294,7 +294,10 @@ impl<W: Write> Observer for Explain<W> {
         self.render(event);
         // Stream: flush where wtcurl is about to wait (a query or request sent, a connect started,
         // the response awaited) and at the end, so a slow step shows as it happens, in few writes.
-        let about_to_wait = match event {
+        // Also after each event `-v` prints (a few per hop, none per body chunk): -v writes to the
+        // same stderr right after this renderer, so its lines follow the explanation of the same
+        // event instead of jumping ahead of buffered text.
+        let flush = match event {
             Event::Phase {
                 phase: Phase::Response,
                 ..
@@ -307,10 +310,20 @@ impl<W: Write> Observer for Explain<W> {
             | Event::CaptureStart { .. }
             | Event::Error { .. }
             | Event::Done { .. } => true,
+            Event::Resolved { .. }
+            | Event::ConnectResult { .. }
+            | Event::TlsCertificate { index: 0, .. }
+            | Event::TlsVerified { .. }
+            | Event::TlsAlert { .. }
+            | Event::TlsDone { .. }
+            | Event::Interim { .. }
+            | Event::ResponseHead { .. }
+            | Event::Redirect { .. }
+            | Event::Closed { .. } => true,
             Event::TlsRecord { direction, .. } => direction == "sent",
             _ => false,
         };
-        if about_to_wait {
+        if flush {
             let _ = self.out.flush();
         }
     }

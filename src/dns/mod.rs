@@ -759,10 +759,15 @@ impl Run<'_> {
 
     fn silence_error(&self) -> Error {
         let mut msg = format!(
-            "no answer for {} from {} ({} attempt(s), timeout {} s each)",
+            "no answer for {} from {} ({} attempt{}, timeout {} s each)",
             self.host,
             self.servers_text(),
             self.rc.attempts.max(1),
+            if self.rc.attempts.max(1) == 1 {
+                ""
+            } else {
+                "s"
+            },
             self.rc.timeout_s.max(1)
         );
         if !self.failures.is_empty() {

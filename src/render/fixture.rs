@@ -1399,7 +1399,7 @@ pub fn dns_timeout() -> Vec<Event> {
             at_us: 10_000_300,
             phase: Phase::Dns,
             label: Label::DnsTimeout,
-            message: "no answer for nope.test from 127.0.0.1:48623 (2 attempt(s), timeout 5 s each)".into(),
+            message: "no answer for nope.test from 127.0.0.1:48623 (2 attempts, timeout 5 s each)".into(),
             hint: Some("is a DNS server listening there? ask another server with --dns-servers ADDR[:PORT], or fix the nameserver lines of /etc/resolv.conf".into()),
             exit_code: 6,
         },

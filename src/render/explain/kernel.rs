@@ -1,6 +1,6 @@
 //! The `--kernel-view` part of `--explain`: route, link, neighbour, port range, TCP_INFO, the close.
 
-use super::{Explain, LastClose};
+use super::{Count, Explain, LastClose};
 use crate::event::{
     Event, KernelLink, KernelNeighbour, KernelRoute, Seen, SocketStateSeen, SyscallArgs,
     SyscallRecord, TcpInfoView,
@@ -102,7 +102,8 @@ impl<W: Write> Explain<W> {
             } => {
                 self.kernel_view = true;
                 self.linef(format_args!(
-                    "   the kernel's view of the path (--kernel-view: {syscalls} netlink syscalls, each in --trace-json):"
+                    "   the kernel's view of the path (--kernel-view: {}, each in --trace-json):",
+                    Count(u64::from(*syscalls), "netlink syscall", "netlink syscalls")
                 ));
                 match route.as_ref() {
                     Seen::Found(r) => self.route(r, local, peer),

@@ -62,6 +62,16 @@ impl fmt::Display for CallLine<'_> {
     }
 }
 
+/// A signed count of days, singular for 1 and -1: `1 day`, `88 days`, `-3 days`.
+pub(crate) struct Days(pub i64);
+
+impl fmt::Display for Days {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.0.abs() == 1 { "day" } else { "days" };
+        write!(f, "{} {noun}", self.0)
+    }
+}
+
 /// The streaming explanation renderer.
 pub struct Explain<W: Write> {
     out: W,
@@ -226,8 +236,8 @@ impl<W: Write> Explain<W> {
             self.say(
                 self.p.dim,
                 format_args!(
-                    "… {} more poll/recvfrom calls not listed (--trace-json has every one)",
-                    Thousands(n)
+                    "… {} not listed (--trace-json has every one)",
+                    Count(n, "more poll/recvfrom call", "more poll/recvfrom calls")
                 ),
             );
         }
@@ -355,7 +365,8 @@ impl<W: Write> Explain<W> {
                 ..
             } => {
                 self.linef(format_args!(
-                    "   {origin}: circuit {state}, {failures_in_window} failure(s) in the last {} s (opens above {threshold})",
+                    "   {origin}: circuit {state}, {} in the last {} s (opens above {threshold})",
+                    Count(u64::from(*failures_in_window), "failure", "failures"),
                     *window_ms as f64 / 1000.0
                 ));
                 if let Some(f) = state_file {
@@ -496,12 +507,12 @@ impl<W: Write> Explain<W> {
                     tcp_state_name(info.state)
                 ));
                 self.linef(format_args!(
-                    "   TCP_INFO {w}: rtt {} (var {}), mss send {} / recv {}, cwnd {} segments, retransmits {}, segments out {} in {}, bytes acked {} received {}",
+                    "   TCP_INFO {w}: rtt {} (var {}), mss send {} / recv {}, cwnd {}, retransmits {}, segments out {} in {}, bytes acked {} received {}",
                     Us(u64::from(info.rtt_us)),
                     Us(u64::from(info.rttvar_us)),
                     info.snd_mss,
                     info.rcv_mss,
-                    info.snd_cwnd,
+                    Count(u64::from(info.snd_cwnd), "segment", "segments"),
                     info.total_retrans,
                     info.segs_out,
                     info.segs_in,
@@ -534,13 +545,15 @@ impl<W: Write> Explain<W> {
                 for l in head.lines() {
                     self.say(self.p.wire_out, format_args!("> {l}"));
                 }
+                let body_word = if *body_bytes == 1 { "byte" } else { "bytes" };
                 let body = if *body_bytes > 0 {
-                    format!(" + {body_bytes} bytes of body")
+                    format!(" + {body_bytes} {body_word} of body")
                 } else {
                     String::new()
                 };
                 self.linef(format_args!(
-                    "   request written: {head_bytes} bytes of head{body}"
+                    "   request written: {} of head{body}",
+                    Count(*head_bytes as u64, "byte", "bytes")
                 ));
                 let http = head_bytes + body_bytes;
                 if self.request_record_bytes > http {
@@ -596,6 +609,7 @@ impl<W: Write> Explain<W> {
                     );
                 }
                 let how = match (framing.as_str(), content_length) {
+                    ("content-length", Some(1)) => "Content-Length says 1 byte follows".into(),
                     ("content-length", Some(n)) => format!("Content-Length says {n} bytes follow"),
                     ("chunked", _) => {
                         "chunked: the body comes in size-prefixed chunks ending with a 0 chunk"
@@ -607,7 +621,10 @@ impl<W: Write> Explain<W> {
                     }
                     _ => "no body for this response (HEAD, 1xx, 204 or 304)".into(),
                 };
-                self.linef(format_args!("   head: {head_bytes} bytes; body: {how}"));
+                self.linef(format_args!(
+                    "   head: {}; body: {how}",
+                    Count(*head_bytes as u64, "byte", "bytes")
+                ));
                 self.in_body = true;
                 self.body_syscalls = 0;
             }
@@ -622,14 +639,15 @@ impl<W: Write> Explain<W> {
                 self.flush_hidden();
                 self.in_body = false;
                 let chunks = if *chunks > 0 {
-                    format!(", {chunks} chunks")
+                    format!(", {}", Count(*chunks, "chunk", "chunks"))
                 } else {
                     String::new()
                 };
                 self.linef(format_args!(
-                    "   body: {} bytes delivered from {} bytes on the wire{chunks}; {recv_calls} recvfrom calls for this response",
-                    Thousands(*body_bytes),
-                    Thousands(*wire_bytes)
+                    "   body: {} delivered from {} on the wire{chunks}; {} for this response",
+                    Count(*body_bytes, "byte", "bytes"),
+                    Count(*wire_bytes, "byte", "bytes"),
+                    Count(*recv_calls, "recvfrom call", "recvfrom calls")
                 ));
                 for (k, v) in trailers {
                     self.linef(format_args!("   trailer {k}: {v}"));
@@ -788,5 +806,72 @@ pub fn tcp_state_name(state: u8) -> &'static str {
     match state {
         8 => "CLOSE_WAIT (the server has sent its FIN)",
         other => crate::kernel::tcp_state(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::palette::Palette;
+
+    fn render(events: &[Event]) -> String {
+        let mut e = Explain::new(Vec::new(), Palette::plain());
+        for ev in events {
+            e.on_event(ev);
+        }
+        String::from_utf8(e.into_inner()).unwrap()
+    }
+
+    #[test]
+    fn counts_of_one_are_singular() {
+        assert_eq!(Count(1, "byte", "bytes").to_string(), "1 byte");
+        assert_eq!(Count(0, "byte", "bytes").to_string(), "0 bytes");
+        assert_eq!(Count(1_234, "byte", "bytes").to_string(), "1,234 bytes");
+        assert_eq!(Days(1).to_string(), "1 day");
+        assert_eq!(Days(-1).to_string(), "-1 day");
+        assert_eq!(Days(88).to_string(), "88 days");
+        let text = render(&[
+            Event::TlsRecord {
+                at_us: 1,
+                direction: "received".into(),
+                content_type: "change_cipher_spec".into(),
+                version: "TLS 1.2".into(),
+                length: 1,
+                encrypted: false,
+            },
+            Event::RequestWritten {
+                at_us: 2,
+                fd: 3,
+                head: "GET / HTTP/1.1\r\n".into(),
+                head_bytes: 16,
+                body_bytes: 1,
+            },
+            Event::BodyDone {
+                at_us: 3,
+                wire_bytes: 1,
+                body_bytes: 1,
+                recv_calls: 1,
+                chunks: 1,
+                trailers: vec![],
+            },
+        ]);
+        assert!(
+            text.contains("← record change_cipher_spec (TLS 1.2 in the header), 1 byte\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("request written: 16 bytes of head + 1 byte of body"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "body: 1 byte delivered from 1 byte on the wire, 1 chunk; 1 recvfrom call for this response"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("1 bytes") && !text.contains("1 recvfrom calls"),
+            "{text}"
+        );
     }
 }

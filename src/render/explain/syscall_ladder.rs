@@ -547,8 +547,8 @@ impl<W: Write> Explain<W> {
         }
         if ladder.omitted > 0 {
             self.note(format_args!(
-                "… {} more arrows not drawn (--trace-json has every syscall)",
-                ladder.omitted
+                "… {} not drawn (--trace-json has every syscall)",
+                super::Count(ladder.omitted as u64, "more arrow", "more arrows")
             ));
         }
     }

@@ -502,12 +502,23 @@ fn hop_once(
     {
         let _ = stream.close_notify(t);
     }
+    // Bytes left unread make Linux's close() send RST instead of FIN: ask just before closing.
+    let unread_bytes = sys::unread_bytes(t, conn.fd).ok();
+    let reset = unread_bytes.is_some_and(|n| n > 0);
+    let body_unread = result.as_ref().is_ok_and(|x| !x.0.body_complete);
     let _ = sys::close(t, conn.fd);
     let at = t.now_us();
+    let first_fin = match (peer_closed, reset) {
+        (true, _) => "server",
+        (false, false) => "client",
+        (false, true) => "none",
+    };
     t.emit(Event::Closed {
         at_us: at,
         fd: conn.fd.0,
-        first_fin: if peer_closed { "server" } else { "client" }.into(),
+        first_fin: first_fin.into(),
+        unread_bytes,
+        body_unread,
     });
     if req.kernel_view {
         crate::kernel::close_view(t, conn.fd, conn.local, conn.peer);

@@ -452,11 +452,34 @@ pub enum Event {
         cname_chain: Vec<String>,
         elapsed_us: u64,
     },
-    /// A DNS message was discarded (wrong id, wrong question, wrong source) or a wait timed out.
+    /// A DNS message was discarded (wrong id, wrong question, wrong source), or DNS over TCP
+    /// failed (the reason starts with `tcp: `).
     DnsIgnored {
         at_us: u64,
         server: SocketAddr,
         reason: String,
+    },
+    /// A wait for DNS answers ended with queries unanswered: poll() timed out, nothing (more)
+    /// arrived. What the resolver does next follows resolv.conf's `attempts` and server list.
+    DnsTimeout {
+        at_us: u64,
+        server: SocketAddr,
+        transport: String,
+        /// This try (1-based) and how many resolv.conf allows (`attempts`).
+        attempt: u32,
+        attempts: u32,
+        /// The queries left without an answer, e.g. `A (id 0x5a09)`.
+        unanswered: Vec<String>,
+        /// How long wtcurl waited after sending, in ms.
+        waited_ms: u64,
+        /// resolv.conf's `timeout`, in seconds (at least 1).
+        timeout_s: u32,
+        /// The wait was cut short by --connect-timeout or -m: no further try follows.
+        cut_by_deadline: bool,
+        /// `next_server`, `next_attempt` or `give_up` (resolv.conf's servers and attempts used up).
+        next: String,
+        /// The server asked next, for `next_server` and `next_attempt`.
+        next_server: Option<SocketAddr>,
     },
     /// Name resolution finished.
     Resolved {
@@ -615,8 +638,15 @@ pub enum Event {
     Closed {
         at_us: u64,
         fd: i32,
-        /// `server` when the server's FIN (EOF) came first, `client` when wtcurl closed first.
+        /// `server` when the server's FIN (EOF) came first, `client` when wtcurl's close() sent the
+        /// first FIN, `none` when close() sent RST (bytes left unread) before any FIN.
         first_fin: String,
+        /// Bytes waiting unread in the receive queue just before close() (ioctl FIONREAD); None
+        /// when the kernel would not say. More than 0 means Linux sends RST, not FIN.
+        unread_bytes: Option<u64>,
+        /// The response body was not read to its end (-f on an error status stops before it):
+        /// whatever more of it arrives after close() is answered with RST.
+        body_unread: bool,
     },
     /// `--kernel-view`, after connect: the kernel's own view of the path to the peer, each part
     /// with where it was read from. A part the kernel would not give is None, with its error.
@@ -684,6 +714,7 @@ impl Event {
             | DnsQuery { at_us, .. }
             | DnsAnswer { at_us, .. }
             | DnsIgnored { at_us, .. }
+            | DnsTimeout { at_us, .. }
             | Resolved { at_us, .. }
             | ConnectAttempt { at_us, .. }
             | ConnectResult { at_us, .. }

@@ -32,6 +32,8 @@ pub struct Exchange {
     pub peer_closed: bool,
     pub body_bytes: u64,
     pub wire_bytes: u64,
+    /// The body was read to its end (false when -f skipped it while more was due).
+    pub body_complete: bool,
 }
 
 /// Everything one exchange needs besides the connection.
@@ -151,11 +153,18 @@ pub fn run(
     let (head, fr) = head;
     let body_use = (spec.body_use)(&head);
     if body_use == BodyUse::Skip {
+        // Whether the part already received holds the whole body: only then is nothing more due.
+        let body_complete = match fr {
+            Framing::NoBody => true,
+            Framing::ContentLength(n) => pending.len() as u64 >= n,
+            Framing::Chunked | Framing::Close => peer_closed,
+        };
         return Ok(Exchange {
             head,
             peer_closed,
             body_bytes: 0,
             wire_bytes: wire,
+            body_complete,
         });
     }
 
@@ -209,6 +218,7 @@ pub fn run(
         peer_closed,
         body_bytes: reader.body_bytes(),
         wire_bytes: wire,
+        body_complete: true,
     })
 }
 

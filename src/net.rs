@@ -28,6 +28,11 @@ pub fn remaining_ms(deadline: Option<Instant>) -> Option<u32> {
     })
 }
 
+/// A pending attempt closed because another address connected first.
+pub const ABANDONED: &str = "abandoned: another address connected first";
+/// A pending attempt closed because the deadline ran out and no address connected.
+pub const TIMED_OUT: &str = "timed out: no answer to the SYN before the deadline (--connect-timeout or -m), and no other address connected";
+
 struct Attempt {
     fd: Fd,
     addr: SocketAddr,
@@ -252,15 +257,21 @@ pub fn connect(
         }
     }
 
-    // Losers of the race are closed, each recorded.
+    // Attempts still pending are closed, each recorded: losers of the race when another address
+    // connected, or attempts that ran out of time when none did.
     for a in pending.drain(..) {
         let at = t.now_us();
+        let why = if winner.is_some() {
+            ABANDONED
+        } else {
+            TIMED_OUT
+        };
         t.emit(Event::ConnectResult {
             at_us: at,
             fd: a.fd.0,
             addr: a.addr,
             ok: false,
-            error: Some("abandoned: another address connected first".into()),
+            error: Some(why.into()),
             local: None,
             elapsed_us: at - a.started_us,
         });
@@ -583,5 +594,17 @@ mod tests {
         assert_eq!(e.exit_code(), 28);
         assert!(began.elapsed() >= Duration::from_millis(300));
         assert!(began.elapsed() < Duration::from_secs(3));
+        // The one attempt timed out; nothing else connected, so it was not "abandoned".
+        let errors: Vec<&str> = rec
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ConnectResult {
+                    ok: false, error, ..
+                } => error.as_deref(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(errors, [TIMED_OUT]);
     }
 }

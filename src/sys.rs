@@ -386,6 +386,23 @@ pub fn recvfrom(
     res
 }
 
+/// ioctl(2) FIONREAD (Linux's SIOCINQ on a TCP socket): how many received bytes wait unread in
+/// the socket's receive queue. Asked just before close(): with bytes left there, Linux's
+/// tcp_close() sends RST instead of FIN.
+pub fn unread_bytes(t: &mut Tracer, fd: Fd) -> Result<u64, Errno> {
+    let mut n: libc::c_int = 0;
+    let start = t.now_us();
+    // SAFETY: FIONREAD writes one c_int through the pointer, which points at `n`, a valid,
+    // writable c_int that outlives the call; fd is an open socket owned by the engine.
+    let rc = unsafe { libc::ioctl(fd.0, libc::FIONREAD, &mut n as *mut libc::c_int) };
+    let res = Errno::result(rc).map(|_| u64::try_from(n).unwrap_or(0));
+    let value = res.as_ref().ok().copied();
+    record(t, "ioctl", Some(fd.0), start, res.map(|_| 0), || {
+        SyscallArgs::Json(serde_json::json!({"request": "FIONREAD", "value": value}))
+    });
+    res
+}
+
 /// close(2).
 pub fn close(t: &mut Tracer, fd: Fd) -> Result<(), Errno> {
     let start = t.now_us();
@@ -486,6 +503,38 @@ mod tests {
         assert_eq!(&buf[..n], b"ping");
         assert_eq!(src, Some(saddr));
         close(&mut t, fd).unwrap();
+    }
+
+    #[test]
+    fn fionread_counts_the_bytes_left_unread() {
+        use std::io::Write as _;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clock = FakeClock::new(1);
+        let mut rec = Recorder::default();
+        let fd = {
+            let mut t = Tracer::new(&clock, &mut rec);
+            let fd = socket(&mut t, &addr, Kind::Stream).unwrap();
+            let _ = connect(&mut t, fd, &addr);
+            poll(&mut t, &[(fd, Interest::Writable)], Some(1000)).unwrap();
+            let (mut server, _) = listener.accept().unwrap();
+            assert_eq!(unread_bytes(&mut t, fd).unwrap(), 0);
+            server.write_all(&[7u8; 1000]).unwrap();
+            poll(&mut t, &[(fd, Interest::Readable)], Some(1000)).unwrap();
+            assert_eq!(unread_bytes(&mut t, fd).unwrap(), 1000);
+            close(&mut t, fd).unwrap();
+            fd
+        };
+        let last_ioctl = rec.events.iter().rev().find_map(|e| match e {
+            Event::Syscall(s) if s.name == "ioctl" => Some(s.clone()),
+            _ => None,
+        });
+        let s = last_ioctl.expect("the ioctl is recorded");
+        assert_eq!(s.fd, Some(fd.0));
+        assert_eq!(
+            serde_json::to_string(&s.args).unwrap(),
+            r#"{"request":"FIONREAD","value":1000}"#
+        );
     }
 
     /// An observer that counts events and does not want syscalls.

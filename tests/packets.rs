@@ -195,3 +195,74 @@ fn without_privilege_it_says_how_and_carries_on() {
         "{err}"
     );
 }
+
+/// The capture names and filters for the DNS servers only when DNS can happen: an IP literal
+/// asks none, so its capture is for the server alone; a name asked through DNS still has its
+/// DNS packets in the capture.
+#[test]
+fn the_resolver_is_in_the_capture_only_when_dns_is_asked() {
+    if !(require_root() && require_tool("nginx") && require_tool("dnsmasq")) {
+        return;
+    }
+    let web = Nginx::wetransfer_like().expect("nginx starts");
+    let dns = common::Dnsmasq::start(&[("pk.test", "127.0.0.1")]).expect("dnsmasq starts");
+    let dns_server = format!("127.0.0.2:{}", dns.port);
+    let run = |url: &str, server: &str| {
+        let dir = TempDir::new("packets-dns");
+        let trace = dir.path().join("trace.jsonl");
+        let out = wtcurl()
+            .args(["-s", "-o", "/dev/null", "--packets", "--explain"])
+            .args(["--dns-servers", server, "--trace-json"])
+            .arg(&trace)
+            .arg(url)
+            .output()
+            .unwrap();
+        let events: Vec<Value> = std::fs::read_to_string(&trace)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (out, events)
+    };
+    // An IP literal: 127.0.0.2 (the --dns-servers address) is neither named nor filtered for.
+    let (out, events) = run(&web.url("/hello.txt"), &dns_server);
+    let explain = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{explain}");
+    let start = events
+        .iter()
+        .find(|e| e["type"] == "capture_start")
+        .unwrap();
+    assert_eq!(
+        start["hosts"],
+        serde_json::json!(["127.0.0.1"]),
+        "{explain}"
+    );
+    let line = explain
+        .lines()
+        .find(|l| l.contains("--packets: capturing on"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("for 127.0.0.1") && !line.contains("127.0.0.2"),
+        "{explain}"
+    );
+    // A name through DNS: the queries to the DNS server are captured.
+    let server = format!("127.0.0.1:{}", dns.port);
+    let (out, events) = run(&format!("http://pk.test:{}/hello.txt", web.port), &server);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dns_packets = events
+        .iter()
+        .filter(|e| e["type"] == "packet")
+        .filter(|e| {
+            e["dst"].as_str() == Some(server.as_str()) || e["src"].as_str() == Some(server.as_str())
+        })
+        .count();
+    assert!(
+        dns_packets >= 2,
+        "the DNS query and answer are captured: {events:?}"
+    );
+}

@@ -11,7 +11,7 @@ use std::process::Command;
 /// One network syscall: (name, fd, return value, errno).
 type Call = (String, Option<i64>, i64, Option<String>);
 
-const TRACED: &str = "socket,connect,sendto,recvfrom,sendmsg,recvmsg,sendmmsg,recvmmsg,poll,ppoll,getsockopt,setsockopt,getsockname,getpeername,close,shutdown,bind";
+const TRACED: &str = "socket,connect,ioctl,sendto,recvfrom,sendmsg,recvmsg,sendmmsg,recvmmsg,poll,ppoll,getsockopt,setsockopt,getsockname,getpeername,close,shutdown,bind";
 
 fn first_int(s: &str) -> Option<i64> {
     let digits: String = s

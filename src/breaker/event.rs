@@ -83,12 +83,15 @@ impl fmt::Display for Reason {
                 window,
             } => write!(
                 f,
-                "{failures} failures in the last {} exceed the threshold of {threshold}",
-                fmt_duration(*window)
+                "{failures} failure{} in the last {} exceed{} the threshold of {threshold}",
+                if *failures == 1 { "" } else { "s" },
+                fmt_duration(*window),
+                if *failures == 1 { "s" } else { "" }
             ),
             Reason::OpenPeriodElapsed => f.write_str("the open period ended; probing"),
             Reason::ProbesSucceeded { successes } => {
-                write!(f, "{successes} probe(s) succeeded")
+                let s = if *successes == 1 { "" } else { "s" };
+                write!(f, "{successes} probe{s} succeeded")
             }
             Reason::ProbeFailed => f.write_str("a probe failed"),
             Reason::ManualReset => f.write_str("reset by hand"),
@@ -185,7 +188,11 @@ impl fmt::Display for BreakerEvent {
                 f.write_str("probe gave its slot back without a result")
             }
             BreakerEvent::ProbesExpired { expired, .. } => {
-                write!(f, "{expired} probe(s) timed out; their slots are free")
+                if *expired == 1 {
+                    f.write_str("1 probe timed out; its slot is free")
+                } else {
+                    write!(f, "{expired} probes timed out; their slots are free")
+                }
             }
             BreakerEvent::LateResultIgnored {
                 outcome,

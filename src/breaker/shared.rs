@@ -376,7 +376,7 @@ mod tests {
                 "circuit open -> half-open: the open period ended; probing",
                 "call rejected, circuit half-open; retry in 2s",
                 "probe result: success",
-                "circuit half-open -> closed: 1 probe(s) succeeded",
+                "circuit half-open -> closed: 1 probe succeeded",
             ]
         );
     }

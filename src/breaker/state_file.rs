@@ -268,16 +268,17 @@ impl fmt::Display for Report {
                     write!(f, " (retry in {})", fmt_duration(Duration::from_millis(ms)))?;
                 }
             }
-            write!(
-                f,
-                "; {} failure{} in the last {} (opens above {})",
+            let count = format!(
+                "{} failure{} in the last {}",
                 o.failures_in_window,
                 if o.failures_in_window == 1 { "" } else { "s" },
                 fmt_duration(Duration::from_millis(o.window_ms)),
-                o.threshold
-            )?;
-            if let Some(r) = &o.reason {
-                write!(f, "; {r}")?;
+            );
+            match &o.reason {
+                // The reason it opened already says the count (the same one): once is enough.
+                Some(r) if r.starts_with(&count) => write!(f, "; {r}")?,
+                Some(r) => write!(f, "; {count} (opens above {}); why: {r}", o.threshold)?,
+                None => write!(f, "; {count} (opens above {})", o.threshold)?,
             }
             let ago = self.now_unix_ms.saturating_sub(o.last_used_unix_ms);
             writeln!(
@@ -1045,7 +1046,12 @@ mod tests {
         assert_eq!(o.retry_in_ms, Some(30_000));
         assert_eq!((o.counters.failures, o.counters.rejected), (3, 1));
         let text = show.to_string();
-        assert!(text.contains("http://127.0.0.1:8080  open (retry in 30s); 3 failures in the last 10s (opens above 2); 3 failures in the last 10s exceed the threshold of 2; opened 1 time"), "{text}");
+        assert!(text.contains("http://127.0.0.1:8080  open (retry in 30s); 3 failures in the last 10s exceed the threshold of 2; opened 1 time"), "{text}");
+        assert_eq!(
+            text.matches("3 failures in the last 10s").count(),
+            1,
+            "{text}"
+        );
         let json = serde_json::to_value(&show).unwrap();
         assert_eq!(json["origins"][0]["origin"], O);
         assert_eq!(json["origins"][0]["state"], "open");

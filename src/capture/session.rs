@@ -19,12 +19,15 @@ pub struct Session {
     capture: Arc<Mutex<Option<Capture>>>,
     start_error: Option<(String, Option<&'static str>)>,
     hosts: Vec<IpAddr>,
+    /// The DNS servers, added to the filter when the run reads resolv.conf (before any query).
+    dns_servers: Vec<IpAddr>,
     pcap: Option<PathBuf>,
 }
 
-/// The addresses known before the run: DNS servers, the URL's literal, --resolve and --connect-to.
-fn initial_hosts(req: &Request) -> Vec<IpAddr> {
-    let mut hosts: Vec<IpAddr> = match &req.resolver.servers_override {
+/// The DNS servers the run would ask: --dns-servers, else resolv.conf's (glibc's default when
+/// it names none).
+fn dns_servers(req: &Request) -> Vec<IpAddr> {
+    match &req.resolver.servers_override {
         Some(servers) => servers.iter().map(|s| s.ip()).collect(),
         None => {
             let text = std::fs::read_to_string(&req.resolver.resolv_conf_path).unwrap_or_default();
@@ -35,6 +38,53 @@ fn initial_hosts(req: &Request) -> Vec<IpAddr> {
             }
             ns
         }
+    }
+}
+
+/// Whether the first hop may ask DNS: its host (after --connect-to) is a name that --resolve does
+/// not give. With -L a later hop may, so the DNS servers count as well.
+fn may_use_dns(req: &Request) -> bool {
+    let Ok(t) = crate::target::parse(&req.url) else {
+        return true;
+    };
+    if req.follow {
+        return true;
+    }
+    let (host, port) = req
+        .connect_to
+        .iter()
+        .find(|c| {
+            c.host
+                .as_ref()
+                .is_none_or(|h| h.eq_ignore_ascii_case(&t.host_ascii))
+                && c.port.is_none_or(|p| p == t.port)
+        })
+        .map_or((t.host_ascii.clone(), t.port), |c| {
+            (
+                c.to_host.clone().unwrap_or(t.host_ascii.clone()),
+                c.to_port.unwrap_or(t.port),
+            )
+        });
+    let literal = if host == t.host_ascii {
+        t.ip.is_some()
+    } else {
+        host.parse::<IpAddr>().is_ok()
+    };
+    let given = req
+        .resolve
+        .iter()
+        .any(|r| r.host.eq_ignore_ascii_case(&host) && r.port == port);
+    !literal && !given
+}
+
+/// The addresses known before the run: the URL's literal, --resolve and --connect-to, and the DNS
+/// servers only when the run may ask them (an IP literal needs no DNS, so its capture neither
+/// names nor filters for the resolver).
+fn initial_hosts(req: &Request) -> Vec<IpAddr> {
+    let mut hosts: Vec<IpAddr> = if may_use_dns(req) {
+        dns_servers(req)
+    } else {
+        Vec::new()
     };
     if let Ok(t) = crate::target::parse(&req.url)
         && let Some(ip) = t.ip
@@ -47,7 +97,12 @@ fn initial_hosts(req: &Request) -> Vec<IpAddr> {
             .iter()
             .filter_map(|c| c.to_host.as_deref()?.parse::<IpAddr>().ok()),
     );
-    hosts.dedup();
+    let mut seen = Vec::with_capacity(hosts.len());
+    hosts.retain(|h| {
+        let new = !seen.contains(h);
+        seen.push(*h);
+        new
+    });
     hosts
 }
 
@@ -55,6 +110,7 @@ impl Session {
     /// Starts capturing before anything is sent. Without privilege it carries on without packets.
     pub fn start(req: &Request, pcap: Option<PathBuf>, epoch_us: u64) -> Session {
         let hosts = initial_hosts(req);
+        let dns_servers = dns_servers(req);
         let spec = CaptureSpec {
             interface: None,
             hosts: hosts.clone(),
@@ -65,6 +121,7 @@ impl Session {
                 capture: Arc::new(Mutex::new(Some(capture))),
                 start_error: None,
                 hosts,
+                dns_servers,
                 pcap,
             },
             Err(e) => Session {
@@ -72,6 +129,7 @@ impl Session {
                 capture: Arc::new(Mutex::new(None)),
                 start_error: Some((e.to_string(), e.hint())),
                 hosts,
+                dns_servers,
                 pcap,
             },
         }
@@ -100,6 +158,7 @@ impl Session {
     pub fn feeder(&self) -> Feeder {
         Feeder {
             capture: self.capture.clone(),
+            dns_servers: self.dns_servers.clone(),
         }
     }
 
@@ -165,6 +224,7 @@ fn lock(m: &Mutex<Option<Capture>>) -> std::sync::MutexGuard<'_, Option<Capture>
 /// Feeds the capture from the event stream: resolved addresses before the SYN, flows after connect.
 pub struct Feeder {
     capture: Arc<Mutex<Option<Capture>>>,
+    dns_servers: Vec<IpAddr>,
 }
 
 impl Observer for Feeder {
@@ -176,6 +236,8 @@ impl Observer for Feeder {
         let guard = lock(&self.capture);
         let Some(c) = guard.as_ref() else { return };
         match event {
+            // DNS is about to be asked (resolv.conf is read before any query is sent).
+            Event::ResolvConf { .. } => self.dns_servers.iter().for_each(|a| c.add_host(*a)),
             Event::Resolved { addresses, .. } => addresses.iter().for_each(|a| c.add_host(*a)),
             Event::ConnectResult {
                 ok: true,

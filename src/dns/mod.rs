@@ -501,7 +501,26 @@ impl Run<'_> {
                     break 'attempts;
                 };
                 let qs: Vec<&wire::Query> = pending.iter().map(|&i| &queries[i]).collect();
-                let out = transport::udp_exchange(t, server, &qs, attempt, until);
+                // If this server stays silent: the next one, else the next try, else give up.
+                let attempts = self.rc.attempts.max(1);
+                let (next, next_server) = if k + 1 < nservers {
+                    (
+                        "next_server",
+                        Some(self.servers[(start + k + 1) % nservers]),
+                    )
+                } else if attempt < attempts {
+                    ("next_attempt", Some(self.servers[start % nservers]))
+                } else {
+                    ("give_up", None)
+                };
+                let plan = transport::WaitPlan {
+                    attempts,
+                    timeout_s: self.rc.timeout_s.max(1),
+                    cut_by_deadline: self.deadline == Some(until),
+                    next,
+                    next_server,
+                };
+                let out = transport::udp_exchange(t, server, &qs, attempt, until, &plan);
                 if out.sent > 0 && !self.asked.contains(&server) {
                     self.asked.push(server);
                 }
@@ -740,10 +759,15 @@ impl Run<'_> {
 
     fn silence_error(&self) -> Error {
         let mut msg = format!(
-            "no answer for {} from {} ({} attempt(s), timeout {} s each)",
+            "no answer for {} from {} ({} attempt{}, timeout {} s each)",
             self.host,
             self.servers_text(),
             self.rc.attempts.max(1),
+            if self.rc.attempts.max(1) == 1 {
+                ""
+            } else {
+                "s"
+            },
             self.rc.timeout_s.max(1)
         );
         if !self.failures.is_empty() {

@@ -738,11 +738,35 @@ fn silence_times_out_after_the_resolv_conf_timeout() {
         hint.contains("--dns-servers") && hint.contains("resolv.conf"),
         "{hint}"
     );
-    assert!(
-        ignored_reasons(&events)
-            .iter()
-            .any(|r| r.starts_with("no answer to A"))
-    );
+    // Nothing was received: the wait is a timeout, not an ignored message.
+    assert!(ignored_reasons(&events).is_empty(), "{events:?}");
+    let timeouts: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e, Event::DnsTimeout { .. }))
+        .collect();
+    assert_eq!(timeouts.len(), 1, "{timeouts:?}");
+    let Event::DnsTimeout {
+        server,
+        attempt,
+        attempts,
+        unanswered,
+        waited_ms,
+        timeout_s,
+        cut_by_deadline,
+        next,
+        next_server,
+        ..
+    } = timeouts[0]
+    else {
+        unreachable!()
+    };
+    assert_eq!((*server, *attempt, *attempts, *timeout_s), (addr, 1, 1, 1));
+    assert_eq!(unanswered.len(), 2, "{unanswered:?}");
+    assert!(unanswered[0].starts_with("A (id 0x"), "{unanswered:?}");
+    assert!(unanswered[1].starts_with("AAAA (id 0x"), "{unanswered:?}");
+    assert!((950..3000).contains(waited_ms), "{waited_ms}");
+    assert!(!cut_by_deadline);
+    assert_eq!((next.as_str(), *next_server), ("give_up", None));
     assert_eq!(dns_queries(&events).len(), 2);
     assert_all_closed(&events);
 }
@@ -764,7 +788,50 @@ fn deadline_cuts_the_wait_short() {
     let err = res.unwrap_err();
     assert_eq!(err.label, Label::Timeout);
     assert_eq!(err.phase, Phase::Dns);
+    let cut = events.iter().find_map(|e| match e {
+        Event::DnsTimeout {
+            cut_by_deadline,
+            next,
+            next_server,
+            ..
+        } => Some((*cut_by_deadline, next.clone(), *next_server)),
+        _ => None,
+    });
+    // resolv.conf would try again (attempts 2), but the deadline ends the wait first.
+    assert_eq!(cut, Some((true, "next_attempt".into(), Some(addr))));
     assert_all_closed(&events);
+}
+
+#[test]
+fn a_silent_first_server_hands_over_to_the_next_then_the_next_try() {
+    let (_a, first) = silent_server();
+    let (_b, second) = silent_server();
+    let conf = TempConf::new(NO_HOSTS, "options timeout:1 attempts:2\n", FILES_DNS)
+        .with(&[first, second], Family::V4);
+    let (res, events) = run(&conf.cfg, "quiet.example.test", None);
+    assert_eq!(res.unwrap_err().label, Label::DnsTimeout);
+    let plan: Vec<(SocketAddr, u32, String, Option<SocketAddr>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::DnsTimeout {
+                server,
+                attempt,
+                next,
+                next_server,
+                ..
+            } => Some((*server, *attempt, next.clone(), *next_server)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        plan,
+        vec![
+            (first, 1, "next_server".into(), Some(second)),
+            (second, 1, "next_attempt".into(), Some(first)),
+            (first, 2, "next_server".into(), Some(second)),
+            (second, 2, "give_up".into(), None),
+        ]
+    );
 }
 
 #[test]

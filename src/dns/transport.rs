@@ -4,7 +4,8 @@
 //! with `sendto` (as glibc sends A and AAAA), then `poll` + `recvfrom` until every query has its
 //! answer or the wait ends. Datagrams from another address, with an unknown id or with a question
 //! that is not ours are reported ([`Event::DnsIgnored`]) and the wait goes on; at most
-//! [`MAX_STRAYS`] of them are read. TCP (after an answer with TC set): connect, send the query
+//! [`MAX_STRAYS`] of them are read. A wait that ends with queries unanswered is an
+//! [`Event::DnsTimeout`], with what the resolver does next ([`WaitPlan`]). TCP (after an answer with TC set): connect, send the query
 //! with its 2-byte length prefix, read one length-prefixed answer. Every socket is closed through
 //! [`sys::close`] on every path.
 
@@ -85,6 +86,20 @@ fn emit_answer(
     });
 }
 
+/// What the resolver does if a wait ends without every answer (for the [`Event::DnsTimeout`]).
+#[derive(Clone, Debug)]
+pub struct WaitPlan {
+    /// resolv.conf's `attempts` (at least 1).
+    pub attempts: u32,
+    /// resolv.conf's `timeout` in seconds (at least 1).
+    pub timeout_s: u32,
+    /// The wait ends at the --connect-timeout / -m deadline, before resolv.conf's timeout.
+    pub cut_by_deadline: bool,
+    /// `next_server`, `next_attempt` or `give_up`.
+    pub next: &'static str,
+    pub next_server: Option<SocketAddr>,
+}
+
 /// What one UDP exchange with one server produced.
 #[derive(Debug, Default)]
 pub struct UdpOutcome {
@@ -98,13 +113,15 @@ pub struct UdpOutcome {
     pub sent: usize,
 }
 
-/// Sends `queries` to `server` over UDP and collects their answers until `until`.
+/// Sends `queries` to `server` over UDP and collects their answers until `until`; if some stay
+/// unanswered, says so with what `plan` does next.
 pub fn udp_exchange(
     t: &mut Tracer,
     server: SocketAddr,
     queries: &[&Query],
     attempt: u32,
     until: Instant,
+    plan: &WaitPlan,
 ) -> UdpOutcome {
     let mut out = UdpOutcome {
         answers: vec![None; queries.len()],
@@ -117,11 +134,12 @@ pub fn udp_exchange(
             return out;
         }
     };
-    udp_on_socket(t, fd, server, queries, attempt, until, &mut out);
+    udp_on_socket(t, fd, server, queries, attempt, until, plan, &mut out);
     let _ = sys::close(t, fd);
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn udp_on_socket(
     t: &mut Tracer,
     fd: Fd,
@@ -129,6 +147,7 @@ fn udp_on_socket(
     queries: &[&Query],
     attempt: u32,
     until: Instant,
+    plan: &WaitPlan,
     out: &mut UdpOutcome,
 ) {
     let started = Instant::now();
@@ -241,23 +260,29 @@ fn udp_on_socket(
             }
         }
     }
-    if waiting(&out.answers) {
-        let missing: Vec<String> = queries
+    // The time ran out (or the loop's bound): no datagram (more) arrived in the wait.
+    if waiting(&out.answers) && out.sent > 0 {
+        let unanswered: Vec<String> = queries
             .iter()
             .zip(&out.answers)
             .zip(&sent_us)
             .filter(|((_, a), s)| a.is_none() && s.is_some())
-            .map(|((q, _), _)| format!("{} (id {})", q.qtype.as_str(), q.id))
+            .map(|((q, _), _)| format!("{} (id 0x{:04x})", q.qtype.as_str(), q.id))
             .collect();
-        ignored(
-            t,
+        let at_us = t.now_us();
+        t.emit(Event::DnsTimeout {
+            at_us,
             server,
-            format!(
-                "no answer to {} within {} ms",
-                missing.join(" and "),
-                until.saturating_duration_since(started).as_millis()
-            ),
-        );
+            transport: "udp".into(),
+            attempt,
+            attempts: plan.attempts,
+            unanswered,
+            waited_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            timeout_s: plan.timeout_s,
+            cut_by_deadline: plan.cut_by_deadline,
+            next: plan.next.into(),
+            next_server: plan.next_server,
+        });
     }
 }
 

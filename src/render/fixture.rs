@@ -155,7 +155,7 @@ pub fn plain_http_301() -> Vec<Event> {
         sys("getsockopt", 3, 0, None, 660, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 232})),
         Event::TcpInfo { at_us: 670, fd: 3, when: "end".into(), info },
         sys("close", 3, 0, None, 680, json!({})),
-        Event::Closed { at_us: 690, fd: 3, first_fin: "client".into() },
+        Event::Closed { at_us: 690, fd: 3, first_fin: "client".into(), unread_bytes: Some(0), body_unread: false },
         Event::Done { at_us: 700, exit_code: 0 },
     ]
 }
@@ -435,6 +435,8 @@ pub fn kernel_view_lab() -> Vec<Event> {
             at_us: 950,
             fd: 3,
             first_fin: "client".into(),
+            unread_bytes: Some(0),
+            body_unread: false,
         },
         Event::KernelClose {
             at_us: 1_400,
@@ -506,6 +508,8 @@ pub fn kernel_view_server_closes_first() -> Vec<Event> {
             at_us: 950,
             fd: 3,
             first_fin: "server".into(),
+            unread_bytes: Some(0),
+            body_unread: false,
         },
         Event::KernelClose {
             at_us: 1_000,
@@ -990,10 +994,416 @@ pub fn https_200() -> Vec<Event> {
             at_us: 990,
             fd: 3,
             first_fin: "client".into(),
+            unread_bytes: Some(0),
+            body_unread: false,
         },
         Event::Done {
             at_us: 1000,
             exit_code: 0,
         },
     ]
+}
+
+/// `wtcurl -f --kernel-view http://127.0.0.1:18404/` against a server that answers 404 with a
+/// 2 MB body: -f stops after the head, close() finds 62,464 bytes unread, and Linux resets the
+/// connection (tcpdump on lo showed `Flags [R.]` and no FIN from wtcurl's side).
+pub fn closed_with_unread_body() -> Vec<Event> {
+    use crate::event::{KernelLink, KernelRoute, Seen, SocketStateSeen};
+    let web: std::net::SocketAddr = "127.0.0.1:18404".parse().unwrap();
+    let local: std::net::SocketAddr = "127.0.0.1:52502".parse().unwrap();
+    let info = |segs_out, segs_in, acked, received| TcpInfoView {
+        state: 1,
+        rtt_us: 51,
+        rttvar_us: 28,
+        snd_mss: 32768,
+        rcv_mss: 47616,
+        snd_cwnd: 11,
+        bytes_acked: acked,
+        bytes_received: received,
+        segs_out,
+        segs_in,
+        ..Default::default()
+    };
+    vec![
+        Event::TraceStart { schema: 1, epoch_us: 1_700_000_000_000_000, pid: 4242 },
+        Event::Phase { at_us: 10, hop: 0, phase: Phase::Url },
+        Event::Url {
+            at_us: 20,
+            input: "http://127.0.0.1:18404/".into(),
+            url: "http://127.0.0.1:18404/".into(),
+            scheme: "http".into(),
+            scheme_inferred: false,
+            host: "127.0.0.1".into(),
+            host_ascii: "127.0.0.1".into(),
+            port: 18404,
+            port_inferred: false,
+            target: "/".into(),
+            basic_auth_user: None,
+        },
+        Event::Phase { at_us: 30, hop: 0, phase: Phase::Dns },
+        Event::Resolved { at_us: 40, host: "127.0.0.1".into(), source: AddressSource::Literal, addresses: vec![web.ip()], elapsed_us: 1 },
+        Event::Phase { at_us: 50, hop: 0, phase: Phase::Tcp },
+        sys("socket", 5, 5, None, 60, json!({"domain": "AF_INET", "type": "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0})),
+        Event::ConnectAttempt { at_us: 70, fd: 5, addr: web },
+        sys("connect", 5, -1, Some("EINPROGRESS"), 80, json!({"addr": "127.0.0.1:18404"})),
+        sys("poll", 5, 1, None, 90, json!({"fds": [{"fd": 5, "events": "POLLOUT", "revents": "POLLOUT"}], "timeout_ms": -1})),
+        sys("getsockopt", 5, 0, None, 100, json!({"level": "SOL_SOCKET", "optname": "SO_ERROR", "value": 0})),
+        sys("getsockname", 5, 0, None, 110, json!({"addr": "127.0.0.1:52502"})),
+        sys("getpeername", 5, 0, None, 120, json!({"addr": "127.0.0.1:18404"})),
+        sys("getsockopt", 5, 0, None, 130, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 280})),
+        Event::ConnectResult { at_us: 140, fd: 5, addr: web, ok: true, error: None, local: Some(local), elapsed_us: 70 },
+        Event::TcpInfo { at_us: 150, fd: 5, when: "after_connect".into(), info: info(2, 1, 1, 0) },
+        Event::KernelPath {
+            at_us: 260,
+            fd: 5,
+            local,
+            peer: web,
+            route: Box::new(Seen::Found(KernelRoute {
+                kind: "local".into(),
+                table: "main".into(),
+                dev: "lo".into(),
+                ifindex: 1,
+                gateway: None,
+                prefsrc: Some("127.0.0.1".parse().unwrap()),
+                source: "netlink RTM_GETROUTE (as `ip route get 127.0.0.1`)".into(),
+            })),
+            link: Some(Box::new(Seen::Found(KernelLink {
+                name: "lo".into(),
+                ifindex: 1,
+                mtu: 65536,
+                mac: None,
+                link_type: "loopback".into(),
+                operstate: "UNKNOWN".into(),
+                source: "netlink RTM_GETLINK (as `ip link show`)".into(),
+            }))),
+            neighbour: None,
+            port_range: Box::new(Seen::Found(crate::event::PortRange {
+                low: 32768,
+                high: 60999,
+                local_port: 52502,
+                source: "/proc/sys/net/ipv4/ip_local_port_range".into(),
+            })),
+            syscalls: 8,
+        },
+        Event::Phase { at_us: 300, hop: 0, phase: Phase::Request },
+        sys("sendto", 5, 80, None, 310, json!({"len": 80, "flags": "MSG_NOSIGNAL", "to": null})),
+        Event::RequestWritten {
+            at_us: 320,
+            fd: 5,
+            head: "GET / HTTP/1.1\r\nHost: 127.0.0.1:18404\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\n".into(),
+            head_bytes: 80,
+            body_bytes: 0,
+        },
+        Event::Phase { at_us: 330, hop: 0, phase: Phase::Response },
+        sys("poll", 5, 1, None, 340, json!({"fds": [{"fd": 5, "events": "POLLIN", "revents": "POLLIN"}], "timeout_ms": -1})),
+        sys("recvfrom", 5, 65536, None, 800, json!({"len": 262144, "from": null})),
+        Event::FirstByte { at_us: 810 },
+        Event::ResponseHead {
+            at_us: 820,
+            version: "HTTP/1.1".into(),
+            status: 404,
+            reason: "Not Found".into(),
+            headers: vec![("Content-Length".into(), "2097152".into())],
+            head_bytes: 51,
+            framing: "content-length".into(),
+            content_length: Some(2_097_152),
+            encoding: None,
+        },
+        Event::Phase { at_us: 830, hop: 0, phase: Phase::Close },
+        sys("getsockopt", 5, 0, None, 840, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 280})),
+        Event::TcpInfo { at_us: 850, fd: 5, when: "end".into(), info: info(5, 6, 81, 128_000) },
+        sys("ioctl", 5, 0, None, 860, json!({"request": "FIONREAD", "value": 62464})),
+        sys("close", 5, 0, None, 870, json!({})),
+        Event::Closed { at_us: 880, fd: 5, first_fin: "none".into(), unread_bytes: Some(62_464), body_unread: true },
+        Event::KernelClose {
+            at_us: 990,
+            fd: 5,
+            local,
+            peer: web,
+            client: vec![SocketStateSeen { after_close_us: 15, state: "gone".into(), timer_ms: None }],
+            server: vec![],
+            source: "netlink sock_diag, the exact 4-tuple (as `ss -tan`), 8 syscalls".into(),
+            error: None,
+        },
+        Event::Error {
+            at_us: 1_000,
+            phase: Phase::Response,
+            label: Label::HttpError,
+            message: "The requested URL returned error: 404".into(),
+            hint: Some("-f turns HTTP error statuses into exit code 22; drop -f to see the error body".into()),
+            exit_code: 22,
+        },
+        Event::Done { at_us: 1_010, exit_code: 22 },
+    ]
+}
+
+/// URL and DNS (an IP literal) of `http://127.0.0.1:PORT/`, then the TCP phase's socket and
+/// non-blocking connect: the start of the failed-connect fixtures.
+fn literal_until_connect(port: u16) -> Vec<Event> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let url = format!("http://{addr}/");
+    vec![
+        Event::TraceStart {
+            schema: 1,
+            epoch_us: 1_700_000_000_000_000,
+            pid: 4242,
+        },
+        Event::Phase {
+            at_us: 10,
+            hop: 0,
+            phase: Phase::Url,
+        },
+        Event::Url {
+            at_us: 20,
+            input: url.clone(),
+            url,
+            scheme: "http".into(),
+            scheme_inferred: false,
+            host: "127.0.0.1".into(),
+            host_ascii: "127.0.0.1".into(),
+            port,
+            port_inferred: false,
+            target: "/".into(),
+            basic_auth_user: None,
+        },
+        Event::Phase {
+            at_us: 30,
+            hop: 0,
+            phase: Phase::Dns,
+        },
+        Event::Resolved {
+            at_us: 40,
+            host: "127.0.0.1".into(),
+            source: AddressSource::Literal,
+            addresses: vec![addr.ip()],
+            elapsed_us: 1,
+        },
+        Event::Phase {
+            at_us: 50,
+            hop: 0,
+            phase: Phase::Tcp,
+        },
+        sys(
+            "socket",
+            4,
+            4,
+            None,
+            60,
+            json!({"domain": "AF_INET", "type": "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0}),
+        ),
+        Event::ConnectAttempt {
+            at_us: 70,
+            fd: 4,
+            addr,
+        },
+        sys(
+            "connect",
+            4,
+            -1,
+            Some("EINPROGRESS"),
+            80,
+            json!({"addr": addr.to_string()}),
+        ),
+    ]
+}
+
+/// `wtcurl http://127.0.0.1:48623/` with nothing listening: the SYN is answered with RST
+/// (tcpdump on lo: `Flags [S]`, then `Flags [R.]`), SO_ERROR says ECONNREFUSED, exit 7.
+pub fn refused_connect() -> Vec<Event> {
+    let addr: std::net::SocketAddr = "127.0.0.1:48623".parse().unwrap();
+    let mut v = literal_until_connect(addr.port());
+    v.extend([
+        sys("poll", 4, 1, None, 90, json!({"fds": [{"fd": 4, "events": "POLLOUT", "revents": "POLLOUT|POLLERR|POLLHUP"}], "timeout_ms": -1})),
+        sys("getsockopt", 4, 0, None, 100, json!({"level": "SOL_SOCKET", "optname": "SO_ERROR", "value": 111, "value_name": "ECONNREFUSED"})),
+        Event::ConnectResult { at_us: 110, fd: 4, addr, ok: false, error: Some("ECONNREFUSED (Connection refused)".into()), local: None, elapsed_us: 40 },
+        sys("close", 4, 0, None, 120, json!({})),
+        Event::Error {
+            at_us: 140,
+            phase: Phase::Tcp,
+            label: Label::ConnectRefused,
+            message: "Failed to connect to 127.0.0.1 port 48623 after 0 ms: Connection refused (last: 127.0.0.1:48623; tried 127.0.0.1:48623: ECONNREFUSED)".into(),
+            hint: Some("nothing listens on that port: the kernel at the other end answered the SYN with RST".into()),
+            exit_code: 7,
+        },
+        Event::Done { at_us: 150, exit_code: 7 },
+    ]);
+    v
+}
+
+/// `wtcurl --connect-timeout 0.3 http://127.0.0.1:18500/` against a listener whose accept queue
+/// is full: the SYN gets no answer (tcpdump: `Flags [S]` only), poll() times out, exit 28. The
+/// one address timed out; nothing else connected.
+pub fn connect_timeout() -> Vec<Event> {
+    let addr: std::net::SocketAddr = "127.0.0.1:18500".parse().unwrap();
+    let mut v = literal_until_connect(addr.port());
+    v.extend([
+        // poll() waited the whole 300 ms.
+        Event::Syscall(SyscallRecord {
+            name: "poll",
+            fd: Some(4),
+            ret: 0,
+            errno: None,
+            start_us: 95,
+            end_us: 300_087,
+            args: crate::event::SyscallArgs::from_json(
+                json!({"fds": [{"fd": 4, "events": "POLLOUT", "revents": ""}], "timeout_ms": 300}),
+            ),
+        }),
+        Event::ConnectResult {
+            at_us: 300_100,
+            fd: 4,
+            addr,
+            ok: false,
+            error: Some(crate::net::TIMED_OUT.into()),
+            local: None,
+            elapsed_us: 300_030,
+        },
+        sys("close", 4, 0, None, 300_110, json!({})),
+        Event::Error {
+            at_us: 300_130,
+            phase: Phase::Tcp,
+            label: Label::Timeout,
+            message: "Connection timed out after 300 ms connecting to 127.0.0.1 port 18500".into(),
+            hint: Some("--connect-timeout ran out before the TCP handshake finished".into()),
+            exit_code: 28,
+        },
+        Event::Done {
+            at_us: 300_140,
+            exit_code: 28,
+        },
+    ]);
+    v
+}
+
+/// `wtcurl --dns-servers 127.0.0.1:48623 http://nope.test/` with a DNS server that never answers
+/// (resolv.conf: timeout 5, attempts 2): two tries of A and AAAA, each poll() times out after
+/// 5 s with nothing received, then the lookup fails (exit 6).
+pub fn dns_timeout() -> Vec<Event> {
+    let dns: std::net::SocketAddr = "127.0.0.1:48623".parse().unwrap();
+    let poll_timeout = |start: u64, end: u64| {
+        Event::Syscall(SyscallRecord {
+            name: "poll",
+            fd: Some(4),
+            ret: 0,
+            errno: None,
+            start_us: start,
+            end_us: end,
+            args: crate::event::SyscallArgs::from_json(
+                json!({"fds": [{"fd": 4, "events": "POLLIN", "revents": ""}], "timeout_ms": 5000}),
+            ),
+        })
+    };
+    let query = |at_us: u64, id: u16, qtype: &str, attempt: u32| Event::DnsQuery {
+        at_us,
+        server: dns,
+        transport: "udp".into(),
+        id,
+        qname: "nope.test.".into(),
+        qtype: qtype.into(),
+        flags: "rd".into(),
+        size: 27,
+        attempt,
+    };
+    let timeout = |at_us: u64, attempt: u32, next: &str, next_server| Event::DnsTimeout {
+        at_us,
+        server: dns,
+        transport: "udp".into(),
+        attempt,
+        attempts: 2,
+        unanswered: vec!["A (id 0x5a09)".into(), "AAAA (id 0x03a3)".into()],
+        waited_ms: 5_000,
+        timeout_s: 5,
+        cut_by_deadline: false,
+        next: next.into(),
+        next_server,
+    };
+    let try_once = |base: u64, attempt: u32, next: &str, next_server| {
+        vec![
+            sys(
+                "socket",
+                4,
+                4,
+                None,
+                base,
+                json!({"domain": "AF_INET", "type": "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0}),
+            ),
+            sys(
+                "sendto",
+                4,
+                27,
+                None,
+                base + 10,
+                json!({"len": 27, "flags": "0", "to": "127.0.0.1:48623"}),
+            ),
+            query(base + 20, 0x5a09, "A", attempt),
+            sys(
+                "sendto",
+                4,
+                27,
+                None,
+                base + 30,
+                json!({"len": 27, "flags": "0", "to": "127.0.0.1:48623"}),
+            ),
+            query(base + 40, 0x03a3, "AAAA", attempt),
+            poll_timeout(base + 50, base + 5_000_050),
+            timeout(base + 5_000_060, attempt, next, next_server),
+            sys("close", 4, 0, None, base + 5_000_070, json!({})),
+        ]
+    };
+    let mut v = vec![
+        Event::TraceStart {
+            schema: 1,
+            epoch_us: 1_700_000_000_000_000,
+            pid: 4242,
+        },
+        Event::Phase {
+            at_us: 10,
+            hop: 0,
+            phase: Phase::Url,
+        },
+        Event::Url {
+            at_us: 20,
+            input: "http://nope.test/".into(),
+            url: "http://nope.test/".into(),
+            scheme: "http".into(),
+            scheme_inferred: false,
+            host: "nope.test".into(),
+            host_ascii: "nope.test".into(),
+            port: 80,
+            port_inferred: true,
+            target: "/".into(),
+            basic_auth_user: None,
+        },
+        Event::Phase {
+            at_us: 30,
+            hop: 0,
+            phase: Phase::Dns,
+        },
+        Event::ResolvConf {
+            at_us: 60,
+            path: "/etc/resolv.conf".into(),
+            found: true,
+            nameservers: vec![dns],
+            search: vec![],
+            ndots: 1,
+            timeout_s: 5,
+            attempts: 2,
+            rotate: false,
+            overridden_by: Some("--dns-servers".into()),
+        },
+    ];
+    v.extend(try_once(100, 1, "next_attempt", Some(dns)));
+    v.extend(try_once(5_000_200, 2, "give_up", None));
+    v.extend([
+        Event::Error {
+            at_us: 10_000_300,
+            phase: Phase::Dns,
+            label: Label::DnsTimeout,
+            message: "no answer for nope.test from 127.0.0.1:48623 (2 attempts, timeout 5 s each)".into(),
+            hint: Some("is a DNS server listening there? ask another server with --dns-servers ADDR[:PORT], or fix the nameserver lines of /etc/resolv.conf".into()),
+            exit_code: 6,
+        },
+        Event::Done { at_us: 10_000_310, exit_code: 6 },
+    ]);
+    v
 }

@@ -68,6 +68,35 @@ mod snapshots {
         )));
     }
 
+    /// -f on a 404 with a 2 MB body: close() with unread bytes sends RST, not FIN (no TIME_WAIT),
+    /// in the close phase, the kernel view's verdict and the ladder.
+    #[test]
+    fn explain_close_with_unread_body_is_a_reset() {
+        insta::assert_snapshot!(explain_with_syscall_ladder(
+            &fixture::closed_with_unread_body()
+        ));
+    }
+
+    /// A refused connect: the ladder draws the SYN and the RST it got, no FIN; the waterfall
+    /// stops at TCP and marks it.
+    #[test]
+    fn explain_refused_connect() {
+        insta::assert_snapshot!(explain_with_syscall_ladder(&fixture::refused_connect()));
+    }
+
+    /// A connect that timed out on its only address: said as a timeout, not "abandoned".
+    #[test]
+    fn explain_connect_timeout() {
+        insta::assert_snapshot!(explain_with_syscall_ladder(&fixture::connect_timeout()));
+    }
+
+    /// A DNS server that never answers: each try's poll() times out, nothing is "ignored", the
+    /// next try and the give-up follow resolv.conf, and the waterfall stops at DNS.
+    #[test]
+    fn explain_dns_timeout() {
+        insta::assert_snapshot!(explain_with_syscall_ladder(&fixture::dns_timeout()));
+    }
+
     #[test]
     fn ladder_from_packets_plain_http() {
         insta::assert_snapshot!(explain(&fixture::packets_plain_http()));
@@ -102,6 +131,17 @@ mod snapshots {
     fn verbose_tls13_handshake() {
         let mut r = Verbose::new(Vec::new());
         for e in &fixture::tls13_handshake() {
+            r.on_event(e);
+        }
+        insta::assert_snapshot!(String::from_utf8(r.into_inner()).unwrap());
+    }
+
+    /// An IP literal (nothing resolved, nothing said) and -f on a 404: the error as a `*` line,
+    /// then the close, as curl 7.88.1 prints them.
+    #[test]
+    fn verbose_literal_fail_on_404() {
+        let mut r = Verbose::new(Vec::new());
+        for e in &fixture::closed_with_unread_body() {
             r.on_event(e);
         }
         insta::assert_snapshot!(String::from_utf8(r.into_inner()).unwrap());

@@ -1,6 +1,14 @@
 //! `-v`: a compact, curl-like verbose view (`*` notes, `>` request, `<` response).
+//!
+//! The layout follows curl 7.88.1's `-v` where curl has one: nothing about resolving an IP
+//! literal, `Added HOST:PORT:ADDR to DNS cache` and `Hostname HOST was found in DNS cache` for
+//! `--resolve`, `Connected to HOST (ADDR) port PORT (#N)`, `> ` and `< ` closing the heads,
+//! `HTTP 1.0, assume close after body`, the error as a `*` line before `Closing connection N`.
+//! A name resolved by the hosts file or DNS gets curl 8's `Host HOST:PORT was resolved.` lines
+//! (curl 7.88.1 prints none). The one-line `wtcurl: (N) …` error is printed by main, as curl
+//! prints `curl: (N) …`, so this view does not repeat it with its exit code.
 
-use crate::event::{Event, Observer};
+use crate::event::{AddressSource, Event, Observer};
 use std::io::Write;
 
 /// Prints the run as `curl -v` would.
@@ -9,6 +17,14 @@ pub struct Verbose<W: Write> {
     host: String,
     port: u16,
     connects: u32,
+    /// A connection closed after an error status: curl says so after the error line -f may
+    /// bring, so it waits for the next event.
+    closing: Option<u32>,
+    /// The last response status.
+    status: Option<u16>,
+    /// The `< ` that ends an error status's head: curl -f stops before printing it, so it waits
+    /// until the body is read (no -f) or the -f error comes (dropped).
+    head_end: bool,
 }
 
 impl<W: Write> Verbose<W> {
@@ -18,11 +34,32 @@ impl<W: Write> Verbose<W> {
             host: String::new(),
             port: 0,
             connects: 0,
+            closing: None,
+            status: None,
+            head_end: false,
         }
     }
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+
+    fn flush_closing(&mut self) -> std::io::Result<()> {
+        match self.closing.take() {
+            Some(n) => writeln!(self.out, "* Closing connection {n}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The text of an errno as `ECONNREFUSED (Connection refused)`: the part in parentheses, as curl
+/// prints strerror; any other reason as it is.
+fn reason(error: &str) -> &str {
+    match (error.find(" ("), error.ends_with(')')) {
+        (Some(i), true) if error[..i].starts_with('E') && !error[..i].contains(' ') => {
+            &error[i + 2..error.len() - 1]
+        }
+        _ => error,
     }
 }
 
@@ -32,6 +69,38 @@ impl<W: Write> Observer for Verbose<W> {
     }
 
     fn on_event(&mut self, event: &Event) {
+        match event {
+            // -f stopped at the error status: no `< `, as curl.
+            Event::Error {
+                label: crate::error::Label::HttpError,
+                ..
+            } => self.head_end = false,
+            Event::Error { .. }
+            | Event::BodyDone { .. }
+            | Event::Redirect { .. }
+            | Event::Phase {
+                phase: crate::error::Phase::Url,
+                ..
+            }
+            | Event::Done { .. }
+                if std::mem::take(&mut self.head_end) =>
+            {
+                let _ = writeln!(self.out, "< ");
+            }
+            _ => {}
+        }
+        // The error line goes before "Closing connection", as curl prints them.
+        if let Event::Error { message, .. } = event {
+            let _ = writeln!(self.out, "* {message}");
+        }
+        // What may come between the close and the -f error: its syscalls, --kernel-view's look at
+        // the socket table, captured packets.
+        if !matches!(
+            event,
+            Event::Syscall(_) | Event::KernelClose { .. } | Event::Packet { .. }
+        ) {
+            let _ = self.flush_closing();
+        }
         let o = &mut self.out;
         let _ = match event {
             Event::Url {
@@ -41,6 +110,26 @@ impl<W: Write> Observer for Verbose<W> {
                 self.port = *port;
                 Ok(())
             }
+            Event::Resolved {
+                host,
+                source: AddressSource::ResolveFlag,
+                addresses,
+                ..
+            } => {
+                let list: Vec<String> = addresses.iter().map(|a| a.to_string()).collect();
+                writeln!(
+                    o,
+                    "* Added {host}:{}:{} to DNS cache",
+                    self.port,
+                    list.join(",")
+                )
+                .and_then(|_| writeln!(o, "* Hostname {host} was found in DNS cache"))
+            }
+            // curl resolves nothing for an IP literal, and says nothing.
+            Event::Resolved {
+                source: AddressSource::Literal,
+                ..
+            } => Ok(()),
             Event::Resolved { addresses, .. } => {
                 let v6: Vec<String> = addresses
                     .iter()
@@ -74,10 +163,11 @@ impl<W: Write> Observer for Verbose<W> {
                 self.connects += 1;
                 writeln!(
                     o,
-                    "* Connected to {} ({}) port {}",
+                    "* Connected to {} ({}) port {} (#{})",
                     self.host,
                     addr.ip(),
-                    addr.port()
+                    addr.port(),
+                    self.connects - 1
                 )
             }
             Event::ConnectResult {
@@ -91,7 +181,7 @@ impl<W: Write> Observer for Verbose<W> {
                     "* connect to {} port {} failed: {}",
                     addr.ip(),
                     addr.port(),
-                    error.clone().unwrap_or_default()
+                    reason(error.as_deref().unwrap_or_default())
                 )
             }
             Event::TlsStart { server_name, .. } => {
@@ -149,7 +239,7 @@ impl<W: Write> Observer for Verbose<W> {
                 for l in head.lines() {
                     r = r.and_then(|_| writeln!(o, "> {l}"));
                 }
-                r.and_then(|_| writeln!(o, ">"))
+                r.and_then(|_| writeln!(o, "> "))
             }
             Event::Interim { status, reason, .. } => writeln!(o, "< HTTP/1.1 {status} {reason}"),
             Event::ResponseHead {
@@ -159,26 +249,35 @@ impl<W: Write> Observer for Verbose<W> {
                 headers,
                 ..
             } => {
-                let mut r = writeln!(o, "< {version} {status} {reason}");
+                self.status = Some(*status);
+                let mut r = if version == "HTTP/1.0" {
+                    writeln!(o, "* HTTP 1.0, assume close after body")
+                } else {
+                    Ok(())
+                };
+                r = r.and_then(|_| writeln!(o, "< {version} {status} {reason}"));
                 for (k, v) in headers {
                     r = r.and_then(|_| writeln!(o, "< {k}: {v}"));
                 }
-                r.and_then(|_| writeln!(o, "<"))
+                if *status >= 400 {
+                    self.head_end = true;
+                    r
+                } else {
+                    r.and_then(|_| writeln!(o, "< "))
+                }
             }
             Event::Redirect {
                 to, followed: true, ..
             } => writeln!(o, "* Issue another request to this URL: '{to}'"),
-            Event::Closed { first_fin, .. } => {
+            Event::Closed { .. } => {
                 let n = self.connects.saturating_sub(1);
-                if first_fin == "server" {
-                    writeln!(o, "* shutting down connection #{n}")
+                if self.status.is_some_and(|s| s >= 400) {
+                    self.closing = Some(n);
+                    Ok(())
                 } else {
-                    writeln!(o, "* Closing connection #{n} to host {}", self.host)
+                    writeln!(o, "* Closing connection {n}")
                 }
             }
-            Event::Error {
-                exit_code, message, ..
-            } => writeln!(o, "* wtcurl: ({exit_code}) {message}"),
             Event::Done { .. } => o.flush(),
             _ => Ok(()),
         };

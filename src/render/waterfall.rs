@@ -1,8 +1,17 @@
 //! The waterfall that ends `--explain`: per hop, where the time went, with curl's -w names.
 
+use crate::error::{Label, Phase};
 use crate::render::explain::rule;
 use crate::render::fmt::Us;
 use crate::render::palette::Palette;
+
+/// Where a run failed, for the waterfall's mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub phase: Phase,
+    pub label: Label,
+    pub at: u64,
+}
 
 /// Per-hop times for the waterfall (µs since start).
 #[derive(Clone, Debug, Default)]
@@ -18,12 +27,105 @@ pub struct HopTimes {
     pub request_written: Option<u64>,
     pub first_byte: Option<u64>,
     pub end: Option<u64>,
+    /// When the close phase began: a failure inside the exchange is reported only after the
+    /// socket is closed, so this is when the failed phase ended.
+    pub close_start: Option<u64>,
+    /// The run failed during (or right after) this hop.
+    pub failed: Option<Failure>,
 }
 
 /// Bar width in characters.
 const WIDTH: u64 = 32;
 
-/// The waterfall, written straight into `out`: a heading, then per hop six rows with bars.
+/// One row: its name, when it began and ended, and curl's -w name (or the failure mark).
+struct Row {
+    name: &'static str,
+    from: u64,
+    to: u64,
+    curl: &'static str,
+    failed: Option<Failure>,
+}
+
+/// The rows of the phases a hop went through, up to where it failed: a phase that never began
+/// has no row, and the failed one ends at the failure. Also the failure that no row can carry:
+/// one after the hop ended (-f on an error status, too many redirects) or before any network.
+fn rows(h: &HopTimes, total: u64) -> ([Option<Row>; 6], Option<(Failure, &'static str)>) {
+    let end = h.end.unwrap_or(total);
+    // The error event comes after the close; the failed phase ended when the close began.
+    let failure = h.failed.map(|f| Failure {
+        at: h.close_start.map_or(f.at, |c| f.at.min(c)),
+        ..f
+    });
+    // -f on an error status and too many redirects are verdicts on a finished exchange.
+    let after_hop = h
+        .failed
+        .filter(|f| matches!(f.label, Label::HttpError | Label::TooManyRedirects));
+    let fail_row = failure
+        .filter(|_| after_hop.is_none())
+        .and_then(|f| match f.phase {
+            Phase::Dns => Some(0),
+            Phase::Tcp => Some(1),
+            Phase::Tls => Some(2),
+            Phase::Request => Some(3),
+            Phase::Response | Phase::Output | Phase::Close => {
+                Some(if h.first_byte.is_some() { 5 } else { 4 })
+            }
+            Phase::Url | Phase::Setup | Phase::Breaker => None,
+        });
+    let left = match (after_hop, failure) {
+        (Some(f), _) => Some((f, "after the transfer")),
+        (None, Some(f)) if fail_row.is_none() => Some((f, "before any network phase")),
+        _ => None,
+    };
+    let after_dns = h.resolved.unwrap_or(h.start);
+    let after_tcp = h.connected.unwrap_or(after_dns);
+    let pre = h.request_start.unwrap_or(h.tls_done.unwrap_or(after_tcp));
+    let written = h.request_written.unwrap_or(pre);
+    let spec: [(&'static str, u64, Option<u64>, &'static str); 6] = [
+        ("DNS", h.start, h.resolved, "time_namelookup"),
+        ("TCP connect", after_dns, h.connected, "time_connect"),
+        ("TLS", after_tcp, h.tls_done, "time_appconnect"),
+        (
+            "request sent",
+            pre,
+            h.request_written,
+            "time_pretransfer at start",
+        ),
+        (
+            "waiting (TTFB)",
+            written,
+            h.first_byte,
+            "time_starttransfer",
+        ),
+        (
+            "transfer",
+            h.first_byte.unwrap_or(written),
+            h.first_byte.map(|_| end),
+            "time_total",
+        ),
+    ];
+    let mut out: [Option<Row>; 6] = Default::default();
+    for (i, (name, from, to, curl)) in spec.into_iter().enumerate() {
+        let failed = failure.filter(|_| fail_row == Some(i));
+        let to = match (failed, to) {
+            (Some(f), Some(t)) => f.at.min(t),
+            (Some(f), None) => f.at,
+            (None, Some(t)) => t,
+            (None, None) => continue,
+        };
+        out[i] = Some(Row {
+            name,
+            from: from.min(to),
+            to,
+            curl,
+            failed,
+        });
+    }
+    (out, left)
+}
+
+/// The waterfall, written straight into `out`: a heading, then per hop a row with a bar for each
+/// phase that happened, the failed one marked.
 pub fn write(
     out: &mut impl std::io::Write,
     hops: &[HopTimes],
@@ -38,41 +140,47 @@ pub fn write(
         if hops.len() > 1 {
             writeln!(out, "   hop {}: {}", i + 1, h.url)?;
         }
-        let end = h.end.unwrap_or(total);
-        let resolved = h.resolved.unwrap_or(end);
-        let connected = h.connected.unwrap_or(resolved.max(h.start));
-        let tls = h.tls_done.unwrap_or(connected);
-        let pre = h.request_start.unwrap_or(tls);
-        let written = h.request_written.unwrap_or(pre);
-        let first = h.first_byte.unwrap_or(written);
-        let tls_name = if h.tls_done.is_some() {
-            "time_appconnect"
-        } else {
-            "time_appconnect (none: http)"
-        };
-        let rows: [(&str, u64, u64, &str); 6] = [
-            ("DNS", h.start, resolved, "time_namelookup"),
-            ("TCP connect", resolved, connected, "time_connect"),
-            ("TLS", connected, tls, tls_name),
-            ("request sent", pre, written, "time_pretransfer at start"),
-            ("waiting (TTFB)", written, first, "time_starttransfer"),
-            ("transfer", first, end, "time_total"),
-        ];
-        for (name, from, to, curl) in rows {
-            let from = from.min(to);
-            let a = scale(from);
-            let b = scale(to).max(a + u64::from(to > from));
+        let (rows, left) = rows(h, total);
+        for r in rows.iter().flatten() {
+            let a = scale(r.from);
+            let b = scale(r.to).max(a + u64::from(r.to > r.from));
             let bar = Bar {
                 from: a as usize,
                 to: b as usize,
             };
+            write!(
+                out,
+                "   {:<15}|{}| {:>12}  @ {:>12}  ",
+                r.name,
+                p.show(p.ok, bar),
+                Us(r.to - r.from),
+                Us(r.to),
+            )?;
+            match r.failed {
+                Some(f) => writeln!(
+                    out,
+                    "{}",
+                    p.show(
+                        p.bad,
+                        format_args!("✗ failed here: {} [{}]", f.phase.as_str(), f.label.as_str())
+                    )
+                )?,
+                None => writeln!(out, "{}", p.show(p.dim, r.curl))?,
+            }
+        }
+        if let Some((f, when)) = left {
             writeln!(
                 out,
-                "   {name:<15}|{}| {:>12}  @ {:>12}  {}",
-                p.show(p.ok, bar),
-                Us(to - from),
-                Us(to),
-                p.show(p.dim, curl)
+                "   {}",
+                p.show(
+                    p.bad,
+                    format_args!(
+                        "✗ failed {when}, @ {}: {} [{}]",
+                        Us(f.at),
+                        f.phase.as_str(),
+                        f.label.as_str()
+                    )
+                )
             )?;
         }
     }
@@ -129,18 +237,138 @@ mod tests {
             ..Default::default()
         };
         let lines = render(&[hop], 800, &Palette::plain());
-        assert_eq!(lines.len(), 8);
+        // http: no TLS happened, so there is no TLS row.
+        assert_eq!(lines.len(), 7, "{lines:#?}");
         assert!(
             lines[2].starts_with("   DNS            |████    "),
             "{}",
             lines[2]
         );
         assert!(lines[2].ends_with("time_namelookup"));
-        assert!(lines[4].contains("time_appconnect (none: http)"));
+        assert!(lines.iter().all(|l| !l.contains("TLS")), "{lines:#?}");
         assert!(
-            lines[7].ends_with("|       200 µs  @       800 µs  time_total"),
+            lines[6].ends_with("|       200 µs  @       800 µs  time_total"),
             "{}",
-            lines[7]
+            lines[6]
+        );
+    }
+
+    fn failed(phase: Phase, label: Label, at: u64) -> Option<Failure> {
+        Some(Failure { phase, label, at })
+    }
+
+    #[test]
+    fn a_dns_failure_shows_only_dns_and_marks_it() {
+        let hop = HopTimes {
+            start: 10,
+            end: Some(5_000),
+            failed: failed(Phase::Dns, Label::DnsTimeout, 4_990),
+            ..Default::default()
+        };
+        let lines = render(&[hop], 5_000, &Palette::plain());
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(lines[2].starts_with("   DNS "), "{lines:#?}");
+        assert!(
+            lines[2].ends_with("4,980 µs  @     4,990 µs  ✗ failed here: dns [dns_timeout]"),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn a_connect_failure_ends_the_rows_at_tcp() {
+        let hop = HopTimes {
+            start: 0,
+            resolved: Some(100),
+            end: Some(700),
+            failed: failed(Phase::Tcp, Label::ConnectRefused, 650),
+            ..Default::default()
+        };
+        let lines = render(&[hop], 700, &Palette::plain());
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert!(lines[3].starts_with("   TCP connect "), "{lines:#?}");
+        assert!(
+            lines[3].ends_with("550 µs  @       650 µs  ✗ failed here: tcp [connect_refused]"),
+            "{lines:#?}"
+        );
+        assert!(lines.iter().all(|l| !l.contains("transfer")), "{lines:#?}");
+    }
+
+    #[test]
+    fn a_failure_inside_the_exchange_ends_where_the_close_began() {
+        // The error event comes after the close; the response failed when the close began.
+        let hop = HopTimes {
+            start: 0,
+            resolved: Some(100),
+            connected: Some(200),
+            request_start: Some(200),
+            request_written: Some(300),
+            first_byte: Some(400),
+            close_start: Some(900),
+            end: Some(950),
+            failed: failed(Phase::Response, Label::PartialBody, 960),
+            ..Default::default()
+        };
+        let lines = render(&[hop], 1_000, &Palette::plain());
+        assert_eq!(lines.len(), 7, "{lines:#?}");
+        assert!(
+            lines[6].starts_with("   transfer ")
+                && lines[6]
+                    .ends_with("500 µs  @       900 µs  ✗ failed here: response [partial_file]"),
+            "{lines:#?}"
+        );
+        // No answer at all: the wait for the first byte is the failed row.
+        let hop = HopTimes {
+            start: 0,
+            resolved: Some(100),
+            connected: Some(200),
+            request_start: Some(200),
+            request_written: Some(300),
+            close_start: Some(5_300),
+            end: Some(5_350),
+            failed: failed(Phase::Response, Label::Timeout, 5_360),
+            ..Default::default()
+        };
+        let lines = render(&[hop], 5_400, &Palette::plain());
+        assert_eq!(lines.len(), 6, "{lines:#?}");
+        assert!(
+            lines[5].starts_with("   waiting (TTFB) ")
+                && lines[5].ends_with("✗ failed here: response [operation_timedout]"),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn verdicts_after_the_transfer_and_failures_before_any_network_are_said_under_the_rows() {
+        let hop = HopTimes {
+            start: 0,
+            resolved: Some(100),
+            connected: Some(200),
+            request_start: Some(200),
+            request_written: Some(300),
+            first_byte: Some(400),
+            close_start: Some(500),
+            end: Some(550),
+            failed: failed(Phase::Response, Label::HttpError, 560),
+            ..Default::default()
+        };
+        let lines = render(&[hop], 600, &Palette::plain());
+        assert_eq!(lines.len(), 8, "{lines:#?}");
+        assert!(lines[6].ends_with("time_total"), "{lines:#?}");
+        assert_eq!(
+            lines[7],
+            "   ✗ failed after the transfer, @ 560 µs: response [http_returned_error]"
+        );
+        let hop = HopTimes {
+            start: 0,
+            end: Some(40),
+            failed: failed(Phase::Url, Label::UrlMalformed, 30),
+            ..Default::default()
+        };
+        let lines = render(&[hop], 40, &Palette::plain());
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert_eq!(
+            lines[2],
+            "   ✗ failed before any network phase, @ 30 µs: url [url_malformed]"
         );
     }
 }

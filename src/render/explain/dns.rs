@@ -1,9 +1,10 @@
 //! The DNS part of `--explain`: nsswitch, hosts, resolv.conf, queries and answers, the result.
 
+use super::Count;
 use super::Explain;
 use crate::event::AddressSource;
 use crate::event::Event;
-use crate::render::fmt::{Joined, Us};
+use crate::render::fmt::{Joined, Maybe, Us};
 use std::io::Write;
 
 impl<W: Write> Explain<W> {
@@ -124,11 +125,60 @@ impl<W: Write> Explain<W> {
                     self.note(format_args!("CNAME chain: {}", Joined(cname_chain, " → ")));
                 }
             }
-            Event::DnsIgnored { server, reason, .. } => {
-                self.say(
+            Event::DnsIgnored { server, reason, .. } => match reason.strip_prefix("tcp: ") {
+                Some(why) => self.say(
+                    self.p.bad,
+                    format_args!("DNS over TCP with {server} failed: {why}"),
+                ),
+                None => self.say(
                     self.p.bad,
                     format_args!("ignored a message from {server}: {reason}"),
+                ),
+            },
+            Event::DnsTimeout {
+                server,
+                attempt,
+                attempts,
+                unanswered,
+                waited_ms,
+                timeout_s,
+                cut_by_deadline,
+                next,
+                next_server,
+                ..
+            } => {
+                self.say(
+                    self.p.bad,
+                    format_args!(
+                        "✗ no answer from {server} to {}: poll() returned 0 after {}, the receive queue stayed empty (try {attempt} of {attempts})",
+                        Joined(unanswered, " and "),
+                        Count(*waited_ms, "ms", "ms")
+                    ),
                 );
+                let next_server = Maybe(next_server);
+                if *cut_by_deadline {
+                    self.note(format_args!(
+                        "the wait was cut short by the --connect-timeout / -m deadline (resolv.conf's timeout is {}): no further try",
+                        Count(u64::from(*timeout_s), "second", "seconds")
+                    ));
+                } else {
+                    self.note(format_args!(
+                        "resolv.conf's timeout is {}: that is how long a try waits",
+                        Count(u64::from(*timeout_s), "second", "seconds")
+                    ));
+                    match next.as_str() {
+                        "next_server" => self.note(format_args!(
+                            "next, as resolv.conf says: the next nameserver, {next_server}, in the same try"
+                        )),
+                        "next_attempt" => self.note(format_args!(
+                            "next, as resolv.conf says (attempts {attempts}): try {} of {attempts}, from {next_server}",
+                            attempt + 1
+                        )),
+                        _ => self.note(format_args!(
+                            "no try left (resolv.conf: attempts {attempts}, every nameserver asked): the lookup fails"
+                        )),
+                    }
+                }
             }
             Event::Resolved {
                 at_us,

@@ -1,6 +1,6 @@
 //! The `--kernel-view` part of `--explain`: route, link, neighbour, port range, TCP_INFO, the close.
 
-use super::Explain;
+use super::{Count, Explain, LastClose};
 use crate::event::{
     Event, KernelLink, KernelNeighbour, KernelRoute, Seen, SocketStateSeen, SyscallArgs,
     SyscallRecord, TcpInfoView,
@@ -30,8 +30,15 @@ impl fmt::Display for History<'_> {
 }
 
 /// Who holds TIME_WAIT, from the last state seen on each side ("" when a side was never seen)
-/// and whether the server's FIN came first (as the `closed` event said).
-fn close_verdict(client: &str, server: &str, server_fin_first: bool) -> &'static str {
+/// and how the close went (as the `closed` event said).
+fn close_verdict(client: &str, server: &str, close: LastClose) -> &'static str {
+    let server_fin_first = close.server_fin_first;
+    if close.reset && matches!(client, "gone" | "") && server != "TIME_WAIT" {
+        return "observed: no TIME_WAIT on wtcurl's side, as the RST predicts: close() found unread bytes, so the kernel reset the connection instead of sending a FIN";
+    }
+    if close.body_unread && client == "gone" && !server_fin_first {
+        return "wtcurl's socket was gone with no TIME_WAIT although wtcurl's FIN went first: inferred, more of the unread body arrived after close() and the kernel answered it with RST, which leaves no TIME_WAIT on either side (--packets shows the segments)";
+    }
     match (client, server) {
         ("TIME_WAIT", _) => {
             "observed: this host (wtcurl's side) holds TIME_WAIT, because wtcurl sent the first FIN"
@@ -95,7 +102,8 @@ impl<W: Write> Explain<W> {
             } => {
                 self.kernel_view = true;
                 self.linef(format_args!(
-                    "   the kernel's view of the path (--kernel-view: {syscalls} netlink syscalls, each in --trace-json):"
+                    "   the kernel's view of the path (--kernel-view: {}, each in --trace-json):",
+                    Count(u64::from(*syscalls), "netlink syscall", "netlink syscalls")
                 ));
                 match route.as_ref() {
                     Seen::Found(r) => self.route(r, local, peer),
@@ -161,8 +169,8 @@ impl<W: Write> Explain<W> {
                 } else {
                     self.linef(format_args!("   the server's side: {}", History(server)));
                 }
-                let server_first = self.server_fin_first.take().unwrap_or(false);
-                let verdict = close_verdict(last_state(client), last_state(server), server_first);
+                let close = self.last_close.take().unwrap_or_default();
+                let verdict = close_verdict(last_state(client), last_state(server), close);
                 self.note(verdict);
             }
             _ => {}
@@ -273,18 +281,37 @@ impl<W: Write> Explain<W> {
 #[cfg(test)]
 mod tests {
     use super::close_verdict;
+    use crate::render::explain::LastClose;
 
     #[test]
     fn the_verdict_names_who_holds_time_wait_or_why_nobody_does_yet() {
-        assert!(close_verdict("TIME_WAIT", "", false).contains("wtcurl's side) holds TIME_WAIT"));
-        assert!(close_verdict("gone", "TIME_WAIT", true).contains("the server holds TIME_WAIT"));
+        let close = |server_fin_first, reset, body_unread| LastClose {
+            server_fin_first,
+            reset,
+            body_unread,
+        };
+        let (client_first, server_first) = (close(false, false, false), close(true, false, false));
         assert!(
-            close_verdict("gone", "", true).contains("so the server holds TIME_WAIT (inferred")
+            close_verdict("TIME_WAIT", "", client_first).contains("wtcurl's side) holds TIME_WAIT")
         );
-        assert!(close_verdict("gone", "", false).contains("reset (RST)"));
-        assert!(close_verdict("FIN_WAIT2", "", false).contains("had not sent its own"));
-        assert!(close_verdict("FIN_WAIT1", "", false).contains("had not acknowledged"));
-        assert!(close_verdict("LAST_ACK", "", true).contains("not acknowledged yet"));
-        assert!(close_verdict("", "", false).starts_with("no TIME_WAIT"));
+        assert!(
+            close_verdict("gone", "TIME_WAIT", server_first).contains("the server holds TIME_WAIT")
+        );
+        assert!(
+            close_verdict("gone", "", server_first)
+                .contains("so the server holds TIME_WAIT (inferred")
+        );
+        assert!(close_verdict("gone", "", client_first).contains("reset (RST)"));
+        assert!(close_verdict("FIN_WAIT2", "", client_first).contains("had not sent its own"));
+        assert!(close_verdict("FIN_WAIT1", "", client_first).contains("had not acknowledged"));
+        assert!(close_verdict("LAST_ACK", "", server_first).contains("not acknowledged yet"));
+        assert!(close_verdict("", "", client_first).starts_with("no TIME_WAIT"));
+        assert!(
+            close_verdict("gone", "", close(false, true, true)).contains("as the RST predicts")
+        );
+        assert!(
+            close_verdict("gone", "gone", close(false, false, true))
+                .contains("more of the unread body arrived after close()")
+        );
     }
 }

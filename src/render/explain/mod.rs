@@ -18,6 +18,60 @@ mod tls;
 /// Syscalls shown per body before the rest are summarised (the JSON trace keeps every one).
 const BODY_SYSCALLS_SHOWN: u32 = 4;
 
+/// How a connection's close went, as the `closed` event said.
+#[derive(Clone, Copy, Debug, Default)]
+struct LastClose {
+    /// The server's FIN came first.
+    server_fin_first: bool,
+    /// close() found bytes unread, so the kernel sent RST.
+    reset: bool,
+    /// The response body was not read to its end.
+    body_unread: bool,
+}
+
+/// A count with its noun, singular for 1: `1 recvfrom call`, `2,048 bytes`; no allocation.
+pub(crate) struct Count<'a>(pub u64, pub &'a str, pub &'a str);
+
+impl fmt::Display for Count<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.0 == 1 { self.1 } else { self.2 };
+        write!(f, "{} {noun}", Thousands(self.0))
+    }
+}
+
+/// A syscall as [`SyscallLine`] prints it, and ioctl as strace does: `ioctl(5, FIONREAD, [0]) = 0`.
+struct CallLine<'a>(&'a crate::event::SyscallRecord);
+
+impl fmt::Display for CallLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        if let ("ioctl", crate::event::SyscallArgs::Json(v)) = (s.name, &s.args)
+            && let Some(request) = v.get("request").and_then(serde_json::Value::as_str)
+        {
+            write!(f, "ioctl({}, {request}", Maybe(&s.fd))?;
+            if let Some(n) = v.get("value").and_then(serde_json::Value::as_u64) {
+                write!(f, ", [{n}]")?;
+            }
+            write!(f, ") = {}", s.ret)?;
+            if let Some(e) = &s.errno {
+                write!(f, " {e}")?;
+            }
+            return Ok(());
+        }
+        SyscallLine(s).fmt(f)
+    }
+}
+
+/// A signed count of days, singular for 1 and -1: `1 day`, `88 days`, `-3 days`.
+pub(crate) struct Days(pub i64);
+
+impl fmt::Display for Days {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.0.abs() == 1 { "day" } else { "days" };
+        write!(f, "{} {noun}", self.0)
+    }
+}
+
 /// The streaming explanation renderer.
 pub struct Explain<W: Write> {
     out: W,
@@ -41,8 +95,8 @@ pub struct Explain<W: Write> {
     tcp_after_connect: Option<crate::event::TcpInfoView>,
     /// A --kernel-view path was shown for this connection.
     kernel_view: bool,
-    /// The last `closed` event's word on whose FIN came first (true: the server's).
-    server_fin_first: Option<bool>,
+    /// What the last `closed` event said of how the connection ended (for --kernel-view's verdict).
+    last_close: Option<LastClose>,
     /// `--ladder` without a capture: the ladder built from syscalls.
     syscall_ladder: Option<syscall_ladder::SyscallLadder>,
 }
@@ -68,7 +122,7 @@ fn why(phase: Phase) -> &'static str {
             "the server's answer arrives as bytes in the socket's receive queue; poll() waits for them and recvfrom() copies them out."
         }
         Phase::Close => {
-            "the transfer is over; close() releases the socket and the kernel ends the TCP connection with a FIN."
+            "the transfer is over; close() releases the socket and the kernel ends the TCP connection with a FIN (with RST instead, if received bytes are left unread)."
         }
         Phase::Breaker => {
             "--breaker keeps a count of recent failures per origin; while the circuit is open, wtcurl fails fast instead of calling a server that keeps failing."
@@ -110,7 +164,7 @@ impl<W: Write> Explain<W> {
             netlink_fds: Vec::new(),
             tcp_after_connect: None,
             kernel_view: false,
-            server_fin_first: None,
+            last_close: None,
             syscall_ladder: None,
         }
     }
@@ -182,8 +236,8 @@ impl<W: Write> Explain<W> {
             self.say(
                 self.p.dim,
                 format_args!(
-                    "… {} more poll/recvfrom calls not listed (--trace-json has every one)",
-                    Thousands(n)
+                    "… {} not listed (--trace-json has every one)",
+                    Count(n, "more poll/recvfrom call", "more poll/recvfrom calls")
                 ),
             );
         }
@@ -223,10 +277,12 @@ impl<W: Write> Explain<W> {
                 self.linef(format_args!("{h}"));
             }
         }
-        if phase == Phase::Request
-            && let Some(h) = self.hop_mut()
-        {
-            h.request_start = Some(at);
+        if let Some(h) = self.hop_mut() {
+            match phase {
+                Phase::Request => h.request_start = Some(at),
+                Phase::Close => h.close_start = Some(at),
+                _ => {}
+            }
         }
         self.hop = hop;
         self.step += 1;
@@ -248,7 +304,10 @@ impl<W: Write> Observer for Explain<W> {
         self.render(event);
         // Stream: flush where wtcurl is about to wait (a query or request sent, a connect started,
         // the response awaited) and at the end, so a slow step shows as it happens, in few writes.
-        let about_to_wait = match event {
+        // Also after each event `-v` prints (a few per hop, none per body chunk): -v writes to the
+        // same stderr right after this renderer, so its lines follow the explanation of the same
+        // event instead of jumping ahead of buffered text.
+        let flush = match event {
             Event::Phase {
                 phase: Phase::Response,
                 ..
@@ -261,10 +320,20 @@ impl<W: Write> Observer for Explain<W> {
             | Event::CaptureStart { .. }
             | Event::Error { .. }
             | Event::Done { .. } => true,
+            Event::Resolved { .. }
+            | Event::ConnectResult { .. }
+            | Event::TlsCertificate { index: 0, .. }
+            | Event::TlsVerified { .. }
+            | Event::TlsAlert { .. }
+            | Event::TlsDone { .. }
+            | Event::Interim { .. }
+            | Event::ResponseHead { .. }
+            | Event::Redirect { .. }
+            | Event::Closed { .. } => true,
             Event::TlsRecord { direction, .. } => direction == "sent",
             _ => false,
         };
-        if about_to_wait {
+        if flush {
             let _ = self.out.flush();
         }
     }
@@ -296,7 +365,8 @@ impl<W: Write> Explain<W> {
                 ..
             } => {
                 self.linef(format_args!(
-                    "   {origin}: circuit {state}, {failures_in_window} failure(s) in the last {} s (opens above {threshold})",
+                    "   {origin}: circuit {state}, {} in the last {} s (opens above {threshold})",
+                    Count(u64::from(*failures_in_window), "failure", "failures"),
                     *window_ms as f64 / 1000.0
                 ));
                 if let Some(f) = state_file {
@@ -378,7 +448,7 @@ impl<W: Write> Explain<W> {
                 self.put_stamp(s.end_us, Some(s.end_us.saturating_sub(s.start_us)));
                 let failed = s.errno.is_some() && s.errno.as_deref() != Some("EINPROGRESS");
                 let style = if failed { self.p.bad } else { self.p.syscall };
-                let call = self.p.show(style, SyscallLine(s));
+                let call = self.p.show(style, CallLine(s));
                 let _ = writeln!(self.out, "  {call}");
             }
             Event::Nsswitch { .. }
@@ -387,6 +457,7 @@ impl<W: Write> Explain<W> {
             | Event::DnsQuery { .. }
             | Event::DnsAnswer { .. }
             | Event::DnsIgnored { .. }
+            | Event::DnsTimeout { .. }
             | Event::Resolved { .. } => self.dns(event),
             Event::ConnectAttempt { fd, addr, .. } => {
                 self.linef(format_args!("   trying {addr} on fd {fd}"));
@@ -415,11 +486,14 @@ impl<W: Write> Explain<W> {
                     ));
                     self.note("the local port is the ephemeral port the kernel picked (getsockname shows it)");
                 } else {
-                    let t = self.p.show(
-                        self.p.bad,
-                        format!("✗ {addr}: {}", error.clone().unwrap_or_default()),
-                    );
-                    self.linef(format_args!("   {t} after {}", Us(*elapsed_us)));
+                    let p = self.p;
+                    self.linef(format_args!(
+                        "   {}",
+                        p.show(
+                            p.bad,
+                            format_args!("✗ {addr} after {}: {}", Us(*elapsed_us), Maybe(error))
+                        )
+                    ));
                 }
             }
             Event::TcpInfo { when, info, .. } => {
@@ -433,12 +507,12 @@ impl<W: Write> Explain<W> {
                     tcp_state_name(info.state)
                 ));
                 self.linef(format_args!(
-                    "   TCP_INFO {w}: rtt {} (var {}), mss send {} / recv {}, cwnd {} segments, retransmits {}, segments out {} in {}, bytes acked {} received {}",
+                    "   TCP_INFO {w}: rtt {} (var {}), mss send {} / recv {}, cwnd {}, retransmits {}, segments out {} in {}, bytes acked {} received {}",
                     Us(u64::from(info.rtt_us)),
                     Us(u64::from(info.rttvar_us)),
                     info.snd_mss,
                     info.rcv_mss,
-                    info.snd_cwnd,
+                    Count(u64::from(info.snd_cwnd), "segment", "segments"),
                     info.total_retrans,
                     info.segs_out,
                     info.segs_in,
@@ -471,13 +545,15 @@ impl<W: Write> Explain<W> {
                 for l in head.lines() {
                     self.say(self.p.wire_out, format_args!("> {l}"));
                 }
+                let body_word = if *body_bytes == 1 { "byte" } else { "bytes" };
                 let body = if *body_bytes > 0 {
-                    format!(" + {body_bytes} bytes of body")
+                    format!(" + {body_bytes} {body_word} of body")
                 } else {
                     String::new()
                 };
                 self.linef(format_args!(
-                    "   request written: {head_bytes} bytes of head{body}"
+                    "   request written: {} of head{body}",
+                    Count(*head_bytes as u64, "byte", "bytes")
                 ));
                 let http = head_bytes + body_bytes;
                 if self.request_record_bytes > http {
@@ -533,6 +609,7 @@ impl<W: Write> Explain<W> {
                     );
                 }
                 let how = match (framing.as_str(), content_length) {
+                    ("content-length", Some(1)) => "Content-Length says 1 byte follows".into(),
                     ("content-length", Some(n)) => format!("Content-Length says {n} bytes follow"),
                     ("chunked", _) => {
                         "chunked: the body comes in size-prefixed chunks ending with a 0 chunk"
@@ -544,7 +621,10 @@ impl<W: Write> Explain<W> {
                     }
                     _ => "no body for this response (HEAD, 1xx, 204 or 304)".into(),
                 };
-                self.linef(format_args!("   head: {head_bytes} bytes; body: {how}"));
+                self.linef(format_args!(
+                    "   head: {}; body: {how}",
+                    Count(*head_bytes as u64, "byte", "bytes")
+                ));
                 self.in_body = true;
                 self.body_syscalls = 0;
             }
@@ -559,14 +639,15 @@ impl<W: Write> Explain<W> {
                 self.flush_hidden();
                 self.in_body = false;
                 let chunks = if *chunks > 0 {
-                    format!(", {chunks} chunks")
+                    format!(", {}", Count(*chunks, "chunk", "chunks"))
                 } else {
                     String::new()
                 };
                 self.linef(format_args!(
-                    "   body: {} bytes delivered from {} bytes on the wire{chunks}; {recv_calls} recvfrom calls for this response",
-                    Thousands(*body_bytes),
-                    Thousands(*wire_bytes)
+                    "   body: {} delivered from {} on the wire{chunks}; {} for this response",
+                    Count(*body_bytes, "byte", "bytes"),
+                    Count(*wire_bytes, "byte", "bytes"),
+                    Count(*recv_calls, "recvfrom call", "recvfrom calls")
                 ));
                 for (k, v) in trailers {
                     self.linef(format_args!("   trailer {k}: {v}"));
@@ -591,16 +672,41 @@ impl<W: Write> Explain<W> {
                 at_us,
                 fd,
                 first_fin,
+                unread_bytes,
+                body_unread,
             } => {
                 self.flush_hidden();
                 self.in_body = false;
                 if let Some(h) = self.hop_mut() {
                     h.end = Some(*at_us);
                 }
-                self.server_fin_first = Some(first_fin == "server");
-                if first_fin == "server" {
+                let server_first = first_fin == "server";
+                let unread = unread_bytes.unwrap_or(0);
+                self.last_close = Some(LastClose {
+                    server_fin_first: server_first,
+                    reset: unread > 0,
+                    body_unread: *body_unread,
+                });
+                if unread > 0 {
+                    self.linef(format_args!(
+                        "   fd {fd}: close() with {} in the receive queue: the kernel answers with RST, not FIN; no TIME_WAIT",
+                        Count(unread, "unread byte", "unread bytes")
+                    ));
+                    self.note("observed: ioctl(FIONREAD) counted the unread bytes just before close(); inferred from Linux's rule (tcp_close, RFC 2525): data left unread at close() means RST, which leaves no TIME_WAIT on either side (--packets shows the RST)");
+                    if server_first {
+                        self.note("the server's FIN had already come (recvfrom returned 0, or the kernel was in CLOSE_WAIT); wtcurl's side answers it with RST instead of its own FIN");
+                    }
+                    if *body_unread {
+                        self.note("the response body was not read to its end: -f stops at an error status, as curl does");
+                    }
+                } else if server_first {
                     self.linef(format_args!("   fd {fd} closed; the server had already closed its side (recvfrom returned 0, or the kernel was in CLOSE_WAIT): its FIN came first"));
                     self.note("inferred from TCP's rules: the server, which closed first, holds TIME_WAIT; wtcurl's close answers with its own FIN");
+                } else if *body_unread {
+                    self.linef(format_args!(
+                        "   fd {fd} closed by wtcurl while the connection was still open and the response body was not read to its end (-f stops at an error status, as curl does)"
+                    ));
+                    self.note("observed: nothing was unread in the receive queue yet (ioctl FIONREAD = 0), so close() sends a FIN first; inferred from Linux's rules: whatever more of the body arrives after close() is answered with RST, so neither side is likely to keep TIME_WAIT");
                 } else {
                     self.linef(format_args!(
                         "   fd {fd} closed by wtcurl while the connection was still open"
@@ -618,6 +724,14 @@ impl<W: Write> Explain<W> {
             } => {
                 self.flush_hidden();
                 self.end_phase(event.at_us());
+                let at = event.at_us();
+                if let Some(h) = self.hop_mut() {
+                    h.failed = Some(waterfall::Failure {
+                        phase: *phase,
+                        label: *label,
+                        at,
+                    });
+                }
                 let t = self.p.show(
                     self.p.bad,
                     format!(
@@ -692,5 +806,72 @@ pub fn tcp_state_name(state: u8) -> &'static str {
     match state {
         8 => "CLOSE_WAIT (the server has sent its FIN)",
         other => crate::kernel::tcp_state(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::palette::Palette;
+
+    fn render(events: &[Event]) -> String {
+        let mut e = Explain::new(Vec::new(), Palette::plain());
+        for ev in events {
+            e.on_event(ev);
+        }
+        String::from_utf8(e.into_inner()).unwrap()
+    }
+
+    #[test]
+    fn counts_of_one_are_singular() {
+        assert_eq!(Count(1, "byte", "bytes").to_string(), "1 byte");
+        assert_eq!(Count(0, "byte", "bytes").to_string(), "0 bytes");
+        assert_eq!(Count(1_234, "byte", "bytes").to_string(), "1,234 bytes");
+        assert_eq!(Days(1).to_string(), "1 day");
+        assert_eq!(Days(-1).to_string(), "-1 day");
+        assert_eq!(Days(88).to_string(), "88 days");
+        let text = render(&[
+            Event::TlsRecord {
+                at_us: 1,
+                direction: "received".into(),
+                content_type: "change_cipher_spec".into(),
+                version: "TLS 1.2".into(),
+                length: 1,
+                encrypted: false,
+            },
+            Event::RequestWritten {
+                at_us: 2,
+                fd: 3,
+                head: "GET / HTTP/1.1\r\n".into(),
+                head_bytes: 16,
+                body_bytes: 1,
+            },
+            Event::BodyDone {
+                at_us: 3,
+                wire_bytes: 1,
+                body_bytes: 1,
+                recv_calls: 1,
+                chunks: 1,
+                trailers: vec![],
+            },
+        ]);
+        assert!(
+            text.contains("← record change_cipher_spec (TLS 1.2 in the header), 1 byte\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("request written: 16 bytes of head + 1 byte of body"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "body: 1 byte delivered from 1 byte on the wire, 1 chunk; 1 recvfrom call for this response"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("1 bytes") && !text.contains("1 recvfrom calls"),
+            "{text}"
+        );
     }
 }

@@ -139,8 +139,12 @@ impl<W: Write> Explain<W> {
                 }
                 if *packets > lines.len() {
                     self.note(format!(
-                        "… {} more packets not listed (--pcap FILE and --trace-json keep every one)",
-                        packets - lines.len()
+                        "… {} not listed (--pcap FILE and --trace-json keep every one)",
+                        super::Count(
+                            (packets - lines.len()) as u64,
+                            "more packet",
+                            "more packets"
+                        )
                     ));
                 }
                 let drops = if *dropped_known {
@@ -149,7 +153,8 @@ impl<W: Write> Explain<W> {
                     "drops unknown".into()
                 };
                 self.line(&format!(
-                    "   captured {packets} packets on {interface} ({linktype}); {drops}"
+                    "   captured {} on {interface} ({linktype}); {drops}",
+                    super::Count(*packets as u64, "packet", "packets")
                 ));
                 for n in notes {
                     self.note(n);
@@ -212,8 +217,8 @@ impl<W: Write> Explain<W> {
         }
         if captured > packets.len() {
             self.note(format!(
-                "… the ladder stops after {} packets; {} more not drawn (--pcap FILE and --trace-json keep every one)",
-                packets.len(),
+                "… the ladder stops after {}; {} more not drawn (--pcap FILE and --trace-json keep every one)",
+                super::Count(packets.len() as u64, "packet", "packets"),
                 captured - packets.len()
             ));
         }

@@ -30,6 +30,8 @@ struct Step {
     carried: Vec<String>,
     /// A sendto or recvfrom that moved bytes (TLS messages and the response head attach to these).
     data: bool,
+    /// Nothing crossed the wire: drawn between the rails with no arrowhead.
+    bare: bool,
 }
 
 /// Names kept per arrow (a repeat of the last one is counted, not stored).
@@ -44,6 +46,7 @@ impl Step {
             note,
             carried: Vec::new(),
             data,
+            bare: false,
         }
     }
 
@@ -173,16 +176,67 @@ impl SyscallLadder {
                         ),
                     );
                 } else {
-                    self.push(
-                        *fd,
+                    let error = error.as_deref().unwrap_or("?");
+                    let step = if error.starts_with("ECONNREFUSED") {
+                        Step::new(
+                            *at_us,
+                            false,
+                            "RST".into(),
+                            format!(
+                                "inferred: SO_ERROR said {error}: the SYN was answered with RST; no connection, so close() sends nothing"
+                            ),
+                            false,
+                        )
+                    } else if error.starts_with("timed out") || error.starts_with("abandoned") {
+                        // Nothing came back: no arrow from the server, only what wtcurl did.
+                        let mut s = Step::new(
+                            *at_us,
+                            false,
+                            "no answer".into(),
+                            format!("{error}; close() of a socket still in SYN_SENT sends nothing"),
+                            false,
+                        );
+                        s.bare = true;
+                        s
+                    } else {
                         Step::new(
                             *at_us,
                             false,
                             "no connection".into(),
-                            format!("the connect failed: {}", error.as_deref().unwrap_or("?")),
+                            format!("the connect failed: {error}; close() sends nothing"),
                             false,
+                        )
+                    };
+                    self.push(*fd, step);
+                }
+            }
+            Event::DnsTimeout {
+                at_us,
+                server,
+                waited_ms,
+                unanswered,
+                ..
+            } => {
+                if let Some(c) = self
+                    .convs
+                    .iter()
+                    .rev()
+                    .find(|c| c.open && !c.stream && c.remote == Some(*server))
+                {
+                    let fd = c.fd;
+                    let mut step = Step::new(
+                        *at_us,
+                        false,
+                        "no answer".into(),
+                        format!(
+                            "poll() returned 0 after {}; unanswered: {}",
+                            super::Count(*waited_ms, "ms", "ms"),
+                            unanswered.join(", ")
                         ),
+                        false,
                     );
+                    step.bare = true;
+                    self.push(fd, step);
                 }
             }
             Event::TlsStart { fd, .. } => {
@@ -225,8 +279,34 @@ impl SyscallLadder {
                 at_us,
                 fd,
                 first_fin,
+                unread_bytes,
+                body_unread,
             } => {
-                if first_fin == "client" {
+                let unread = unread_bytes.unwrap_or(0);
+                if unread > 0 {
+                    // close() found bytes unread: Linux sent RST, not the FIN drawn at close().
+                    if let Some(step) = self
+                        .conv(*fd)
+                        .and_then(|c| c.steps.iter_mut().rev().find(|s| s.out && s.label == "FIN"))
+                    {
+                        step.label = "RST".into();
+                        step.note = format!(
+                            "close() with {} unread: the kernel sends RST, not FIN (Linux's rule; inferred)",
+                            super::Count(unread, "byte", "bytes")
+                        );
+                    }
+                } else if first_fin == "client" && *body_unread {
+                    self.push(
+                        *fd,
+                        Step::new(
+                            *at_us,
+                            true,
+                            "RST".into(),
+                            "inferred: more of the unread body arrives after close(), and the kernel answers it with RST".into(),
+                            false,
+                        ),
+                    );
+                } else if first_fin == "client" {
                     self.push(
                         *fd,
                         Step::new(
@@ -401,6 +481,13 @@ impl SyscallLadder {
     }
 }
 
+/// A step where nothing crossed the wire: the text between the rails, no arrowhead.
+fn bare(text: &str) -> String {
+    let t: String = text.chars().take(super::packets::GAP - 6).collect();
+    let width = super::packets::GAP - 2;
+    format!("│{:^width$}│", format!("({t})"))
+}
+
 impl<W: Write> Explain<W> {
     /// Draws the ladder from syscalls, one per socket that talked, and says what it is.
     pub(super) fn syscall_ladder(&mut self) {
@@ -446,17 +533,22 @@ impl<W: Write> Explain<W> {
                 };
                 let p = self.p;
                 let stamp = format!("+{} µs", Thousands(s.at_us.saturating_sub(t0)));
+                let drawn = if s.bare {
+                    bare(&s.label)
+                } else {
+                    arrow(&s.label, s.out)
+                };
                 self.linef(format_args!(
                     "   {stamp:>12}  {}  {}",
-                    p.show(style, arrow(&s.label, s.out)),
+                    p.show(style, drawn),
                     p.show(p.dim, &s.text())
                 ));
             }
         }
         if ladder.omitted > 0 {
             self.note(format_args!(
-                "… {} more arrows not drawn (--trace-json has every syscall)",
-                ladder.omitted
+                "… {} not drawn (--trace-json has every syscall)",
+                super::Count(ladder.omitted as u64, "more arrow", "more arrows")
             ));
         }
     }
@@ -550,9 +642,38 @@ mod tests {
         let got = labels(&l);
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(
-            got[1].starts_with("no connection | the connect failed: ECONNREFUSED"),
+            got[1].starts_with("RST | inferred: SO_ERROR said ECONNREFUSED"),
             "{got:?}"
         );
+        assert!(l.convs[0].steps.iter().all(|s| s.label != "FIN"));
+    }
+
+    #[test]
+    fn a_timed_out_connect_draws_no_answer_and_no_fin() {
+        let mut l = SyscallLadder::default();
+        l.on_event(&tcp_socket(1));
+        l.on_event(&sys(
+            "connect",
+            -1,
+            Some("EINPROGRESS"),
+            2,
+            json!({"addr": "127.0.0.1:80"}),
+        ));
+        l.on_event(&Event::ConnectResult {
+            at_us: 500_000,
+            fd: 3,
+            addr: "127.0.0.1:80".parse().unwrap(),
+            ok: false,
+            error: Some(crate::net::TIMED_OUT.into()),
+            local: None,
+            elapsed_us: 499_998,
+        });
+        l.on_event(&sys("close", 0, None, 500_001, json!({})));
+        let got = labels(&l);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[1].starts_with("no answer | timed out"), "{got:?}");
+        assert!(l.convs[0].steps[1].bare);
+        assert!(!got[1].contains("another address"), "{got:?}");
     }
 
     #[test]
@@ -571,6 +692,8 @@ mod tests {
             at_us: 12,
             fd: 3,
             first_fin: "server".into(),
+            unread_bytes: Some(0),
+            body_unread: false,
         });
         let got = labels(&l);
         assert!(got[3].starts_with("FIN | recvfrom() = 0"), "{got:?}");
@@ -582,6 +705,34 @@ mod tests {
                 .all(|g| !g.contains("inferred: the server's FIN")),
             "{got:?}"
         );
+    }
+
+    #[test]
+    fn a_close_with_unread_bytes_draws_rst_and_no_fin() {
+        let mut l = SyscallLadder::default();
+        connected(&mut l);
+        l.on_event(&sys(
+            "recvfrom",
+            65536,
+            None,
+            10,
+            json!({"len": 262144, "from": null}),
+        ));
+        l.on_event(&sys("close", 0, None, 11, json!({})));
+        l.on_event(&Event::Closed {
+            at_us: 12,
+            fd: 3,
+            first_fin: "none".into(),
+            unread_bytes: Some(62464),
+            body_unread: true,
+        });
+        let got = labels(&l);
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert!(
+            got[4].starts_with("RST | close() with 62,464 bytes unread"),
+            "{got:?}"
+        );
+        assert!(got.iter().all(|g| !g.starts_with("FIN")), "{got:?}");
     }
 
     #[test]

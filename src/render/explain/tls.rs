@@ -1,6 +1,6 @@
 //! The TLS part of `--explain`: records, handshake messages, certificates, the verdict.
 
-use super::Explain;
+use super::{Count, Days, Explain};
 use crate::error::Phase;
 use crate::event::Event;
 use crate::render::fmt::{Joined, Us};
@@ -64,7 +64,8 @@ impl<W: Write> Explain<W> {
                     p.show(
                         style,
                         format_args!(
-                            "{arrow} record {content_type} ({version} in the header), {length} bytes{enc}"
+                            "{arrow} record {content_type} ({version} in the header), {}{enc}",
+                            Count(*length as u64, "byte", "bytes")
                         )
                     )
                 ));
@@ -90,7 +91,10 @@ impl<W: Write> Explain<W> {
                     "      {}",
                     p.show(
                         style,
-                        format_args!("{arrow} {name}, {length} bytes ({enc}{source})")
+                        format_args!(
+                            "{arrow} {name}, {} ({enc}{source})",
+                            Count(*length as u64, "byte", "bytes")
+                        )
                     )
                 ));
                 if let serde_json::Value::Object(fields) = detail {
@@ -129,7 +133,8 @@ impl<W: Write> Explain<W> {
                     self.linef(format_args!("      names (SAN): {}", sans.join(", ")));
                 }
                 self.linef(format_args!(
-                    "      valid {not_before} → {not_after} ({days_left} days left)"
+                    "      valid {not_before} → {not_after} ({} left)",
+                    Days(*days_left)
                 ));
                 self.linef(format_args!("      key {key}; signed with {signature}"));
                 self.linef(format_args!("      SHA-256 {sha256}"));

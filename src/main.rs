@@ -217,6 +217,11 @@ fn run(
         );
         // With a capture the ladder is drawn from the packets (--packets always draws it); if the
         // capture cannot start (no CAP_NET_RAW), it is built from syscalls instead, and says so.
+        let e = if args.verbose {
+            e.interleaved_with_verbose()
+        } else {
+            e
+        };
         if args.ladder || capturing {
             e.with_syscall_ladder()
         } else {

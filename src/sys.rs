@@ -413,6 +413,20 @@ pub fn close(t: &mut Tracer, fd: Fd) -> Result<(), Errno> {
     res
 }
 
+/// The path execve(2) was given for this process: AT_EXECFN in the auxiliary vector, which the
+/// kernel writes on the new process's stack at execve. No syscall: glibc kept the vector.
+pub fn exec_path() -> Option<String> {
+    // SAFETY: getauxval has no preconditions and only reads the vector glibc saved at start-up.
+    let addr = unsafe { libc::getauxval(libc::AT_EXECFN) };
+    if addr == 0 {
+        return None;
+    }
+    // SAFETY: for AT_EXECFN the kernel stores the address of a NUL-terminated string that it
+    // copied onto the initial stack; nothing frees or moves it while the process lives.
+    let path = unsafe { std::ffi::CStr::from_ptr(addr as *const libc::c_char) };
+    Some(path.to_string_lossy().into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -326,6 +326,7 @@ pub fn process_phase() -> Vec<Event> {
                 ppid: 4000,
                 parent: "bash".into(),
                 exe: "/usr/local/bin/wtcurl".into(),
+                execfn: Some("/usr/local/bin/wtcurl".into()),
                 argv: vec!["wtcurl".into(), "wetransfer.com".into(), "--explain".into()],
                 path_entry: Some((2, "/usr/local/bin".into())),
                 loader: Some("/lib64/ld-linux-x86-64.so.2".into()),

@@ -99,6 +99,9 @@ pub struct Explain<W: Write> {
     last_close: Option<LastClose>,
     /// `--ladder` without a capture: the ladder built from syscalls.
     syscall_ladder: Option<syscall_ladder::SyscallLadder>,
+    /// `-v` writes to the same stderr: flush after each event it prints, so its lines follow
+    /// the explanation of the same event.
+    interleave_verbose: bool,
 }
 
 fn why(phase: Phase) -> &'static str {
@@ -166,7 +169,15 @@ impl<W: Write> Explain<W> {
             kernel_view: false,
             last_close: None,
             syscall_ladder: None,
+            interleave_verbose: false,
         }
+    }
+
+    /// `-v` is on too and writes to the same stderr: flush wherever it prints, so the two views
+    /// interleave event by event. Without it, fewer flushes (each is a write(2)).
+    pub fn interleaved_with_verbose(mut self) -> Self {
+        self.interleave_verbose = true;
+        self
     }
 
     /// Also draw a ladder diagram built from syscalls at the end (`--ladder` with no capture).
@@ -302,11 +313,12 @@ impl<W: Write> Observer for Explain<W> {
             ladder.on_event(event);
         }
         self.render(event);
-        // Stream: flush where wtcurl is about to wait (a query or request sent, a connect started,
-        // the response awaited) and at the end, so a slow step shows as it happens, in few writes.
-        // Also after each event `-v` prints (a few per hop, none per body chunk): -v writes to the
-        // same stderr right after this renderer, so its lines follow the explanation of the same
-        // event instead of jumping ahead of buffered text.
+        // Stream: flush where wtcurl is about to wait (a query sent, a connect started, the
+        // response awaited) and at the end, so a slow step shows as it happens, in few writes.
+        // (The request is written just before the response phase starts: one flush covers both.)
+        // With `-v` also after each event it prints (a few per hop, none per body chunk): -v
+        // writes to the same stderr right after this renderer, so its lines follow the
+        // explanation of the same event instead of jumping ahead of buffered text.
         let flush = match event {
             Event::Phase {
                 phase: Phase::Response,
@@ -314,13 +326,14 @@ impl<W: Write> Observer for Explain<W> {
             }
             | Event::DnsQuery { .. }
             | Event::ConnectAttempt { .. }
-            | Event::RequestWritten { .. }
             | Event::TlsStart { .. }
             | Event::Breaker { .. }
             | Event::CaptureStart { .. }
             | Event::Error { .. }
             | Event::Done { .. } => true,
-            Event::Resolved { .. }
+            Event::TlsRecord { direction, .. } => direction == "sent",
+            Event::RequestWritten { .. }
+            | Event::Resolved { .. }
             | Event::ConnectResult { .. }
             | Event::TlsCertificate { index: 0, .. }
             | Event::TlsVerified { .. }
@@ -329,8 +342,7 @@ impl<W: Write> Observer for Explain<W> {
             | Event::Interim { .. }
             | Event::ResponseHead { .. }
             | Event::Redirect { .. }
-            | Event::Closed { .. } => true,
-            Event::TlsRecord { direction, .. } => direction == "sent",
+            | Event::Closed { .. } => self.interleave_verbose,
             _ => false,
         };
         if flush {

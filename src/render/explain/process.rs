@@ -19,12 +19,18 @@ impl<W: Write> Explain<W> {
             v.pid, v.ppid, v.exe
         ));
         self.linef(format_args!("   argv: {:?}", v.argv));
-        match &v.path_entry {
-            Some((i, dir)) => self.linef(format_args!(
-                "   PATH lookup: {} is in entry {i} of PATH, {dir}",
-                v.argv.first().map_or("", String::as_str)
+        let argv0 = v.argv.first().map_or("", String::as_str);
+        match (&v.path_entry, &v.execfn) {
+            (Some((i, dir)), Some(f)) => self.linef(format_args!(
+                "   PATH lookup: {argv0} is in entry {i} of PATH, {dir}; execve() was given {f} (AT_EXECFN)"
             )),
-            None => self.line("   argv[0] has a slash, so no PATH lookup was needed"),
+            (Some((i, dir)), None) => self.linef(format_args!(
+                "   PATH lookup: {argv0} is in entry {i} of PATH, {dir}"
+            )),
+            (None, Some(f)) => self.linef(format_args!(
+                "   argv[0] has a slash, so no PATH lookup was needed; execve() was given {f} (AT_EXECFN)"
+            )),
+            (None, None) => self.line("   argv[0] has a slash, so no PATH lookup was needed"),
         }
         if let Some(l) = &v.loader {
             let names: Vec<&str> = v
@@ -50,15 +56,14 @@ impl<W: Write> Explain<W> {
         let shells = [
             "bash", "sh", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "busybox",
         ];
+        let executed = v.execfn.as_deref().unwrap_or(&v.exe);
         if shells.contains(&parent.as_str()) {
             self.note(format_args!(
-                "inferred, not observed: {parent} read the line, parsed it, found the program, fork()ed (clone) and the child execve()d {}; {parent} now waits in wait4() for the exit status",
-                v.exe
+                "inferred, not observed: {parent} read the line, parsed it, found the program, fork()ed (clone) and the child execve()d {executed}; {parent} now waits in wait4() for the exit status"
             ));
         } else {
             self.note(format_args!(
-                "inferred, not observed: the parent, {parent}, is not a shell; it fork()ed (clone) and the child execve()d {}; {parent} collects the exit status with wait4() or waitpid()",
-                v.exe
+                "inferred, not observed: the parent, {parent}, is not a shell; it fork()ed (clone) and the child execve()d {executed}; {parent} collects the exit status with wait4() or waitpid()"
             ));
         }
     }

@@ -55,7 +55,7 @@ fn stdout_writer() -> anyhow::Result<BufWriter<File>> {
 }
 
 fn main() -> anyhow::Result<()> {
-    // First thing: the closer to the start of main, the truer start_to_main is.
+    // First thing: the closer to the start of main, the truer the "before main" figures are.
     // Only when something will show it: reading /proc costs time every run would pay.
     let shows_process = std::env::args()
         .any(|a| a == "--explain" || a == "--demo" || a.starts_with("--trace-json"));

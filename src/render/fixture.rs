@@ -334,8 +334,9 @@ pub fn process_phase() -> Vec<Event> {
                     "/lib/x86_64-linux-gnu/libgcc_s.so.1".into(),
                     "/lib/x86_64-linux-gnu/libc.so.6".into(),
                 ],
-                start_to_main_us: Some(1_200),
-                start_resolution_us: 10_000,
+                cpu_before_main_us: Some(1_200),
+                minor_faults_before_main: Some(140),
+                major_faults_before_main: Some(0),
             },
         },
         Event::Done {

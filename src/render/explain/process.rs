@@ -46,11 +46,16 @@ impl<W: Write> Explain<W> {
         } else {
             self.line("   no dynamic loader mapped: a static executable");
         }
-        if let Some(us_) = v.start_to_main_us {
+        if let Some(cpu) = v.cpu_before_main_us {
             self.linef(format_args!(
-                "   from process start to main: about {} (the kernel's start time has {} resolution)",
-                Us(us_),
-                Us(v.start_resolution_us)
+                "   from the fork to main: {} of CPU time (CLOCK_PROCESS_CPUTIME_ID: the child's end of fork, execve, the loader, Rust's start-up; time spent waiting is not in it)",
+                Us(cpu)
+            ));
+        }
+        if let (Some(minor), Some(major)) = (v.minor_faults_before_main, v.major_faults_before_main)
+        {
+            self.linef(format_args!(
+                "   page faults by then (getrusage): {minor} minor (page already in memory), {major} major (read from disk); execve and the loader map files, their pages come in on first touch"
             ));
         }
         let shells = [

@@ -99,6 +99,10 @@ pub struct Explain<W: Write> {
     last_close: Option<LastClose>,
     /// `--ladder` without a capture: the ladder built from syscalls.
     syscall_ladder: Option<syscall_ladder::SyscallLadder>,
+    /// The newest UDP socket (the DNS one), to explain its connect().
+    udp_fd: Option<i32>,
+    /// What a UDP connect() does was said (once per run).
+    udp_connect_said: bool,
 }
 
 fn why(phase: Phase) -> &'static str {
@@ -166,6 +170,8 @@ impl<W: Write> Explain<W> {
             kernel_view: false,
             last_close: None,
             syscall_ladder: None,
+            udp_fd: None,
+            udp_connect_said: false,
         }
     }
 
@@ -450,6 +456,7 @@ impl<W: Write> Explain<W> {
                 let style = if failed { self.p.bad } else { self.p.syscall };
                 let call = self.p.show(style, CallLine(s));
                 let _ = writeln!(self.out, "  {call}");
+                self.udp_syscall(s);
             }
             Event::Nsswitch { .. }
             | Event::HostsLookup { .. }
@@ -458,6 +465,7 @@ impl<W: Write> Explain<W> {
             | Event::DnsAnswer { .. }
             | Event::DnsIgnored { .. }
             | Event::DnsTimeout { .. }
+            | Event::DnsUnreachable { .. }
             | Event::Resolved { .. } => self.dns(event),
             Event::ConnectAttempt { fd, addr, .. } => {
                 self.linef(format_args!("   trying {addr} on fd {fd}"));

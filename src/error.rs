@@ -68,6 +68,7 @@ labels! {
     DnsTimeout = ("dns_timeout", 6, "CURLE_COULDNT_RESOLVE_HOST", "no DNS server answered in time"),
     DnsNoAddress = ("dns_no_address", 6, "CURLE_COULDNT_RESOLVE_HOST", "the name exists but has no address of the wanted family"),
     DnsBadResponse = ("dns_bad_response", 6, "CURLE_COULDNT_RESOLVE_HOST", "the DNS answers could not be used"),
+    DnsUnreachable = ("dns_unreachable", 6, "CURLE_COULDNT_RESOLVE_HOST", "no DNS server could be reached: for each one the kernel reported an ICMP error (port unreachable: nothing listens there) instead of an answer"),
     ConnectRefused = ("connect_refused", 7, "CURLE_COULDNT_CONNECT", "the server answered the SYN with RST"),
     ConnectUnreachable = ("connect_unreachable", 7, "CURLE_COULDNT_CONNECT", "no route to the address"),
     ConnectFailed = ("connect_failed", 7, "CURLE_COULDNT_CONNECT", "connect failed for another reason"),

@@ -452,8 +452,9 @@ pub enum Event {
         cname_chain: Vec<String>,
         elapsed_us: u64,
     },
-    /// A DNS message was discarded (wrong id, wrong question, wrong source), or DNS over TCP
-    /// failed (the reason starts with `tcp: `).
+    /// A DNS message was discarded (wrong id, wrong question, a second answer), or DNS over TCP
+    /// failed (the reason starts with `tcp: `). A datagram from another address never gets here:
+    /// the UDP socket is connected to the server, so the kernel drops it.
     DnsIgnored {
         at_us: u64,
         server: SocketAddr,
@@ -479,6 +480,32 @@ pub enum Event {
         /// `next_server`, `next_attempt` or `give_up` (resolv.conf's servers and attempts used up).
         next: String,
         /// The server asked next, for `next_server` and `next_attempt`.
+        next_server: Option<SocketAddr>,
+    },
+    /// The kernel reported an error on the DNS server's connected UDP socket instead of an
+    /// answer: ECONNREFUSED (an ICMP port unreachable came back: nothing listens there),
+    /// EHOSTUNREACH or ENETUNREACH. The resolver moves on at once, without waiting for
+    /// resolv.conf's timeout (glibc's `send_dg` does the same).
+    DnsUnreachable {
+        at_us: u64,
+        server: SocketAddr,
+        transport: String,
+        /// This try (1-based) and how many resolv.conf allows (`attempts`).
+        attempt: u32,
+        attempts: u32,
+        /// The call that reported the error: `connect`, `sendto` or `recvfrom`.
+        syscall: String,
+        /// Its errno: `ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH`.
+        errno: String,
+        /// The queries sent and left without an answer, e.g. `A (id 0x5a09)` (those not sent
+        /// because the error came first are not listed; after a failed connect, none).
+        unanswered: Vec<String>,
+        /// µs from the first query sent (or from connect, when none was) to the error.
+        after_us: u64,
+        /// resolv.conf's `timeout`, in seconds (at least 1): the wait that was not needed.
+        timeout_s: u32,
+        /// `next_server`, `next_attempt` or `give_up`, as for `dns_timeout`.
+        next: String,
         next_server: Option<SocketAddr>,
     },
     /// Name resolution finished.
@@ -715,6 +742,7 @@ impl Event {
             | DnsAnswer { at_us, .. }
             | DnsIgnored { at_us, .. }
             | DnsTimeout { at_us, .. }
+            | DnsUnreachable { at_us, .. }
             | Resolved { at_us, .. }
             | ConnectAttempt { at_us, .. }
             | ConnectResult { at_us, .. }

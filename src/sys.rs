@@ -126,7 +126,9 @@ pub fn netlink_socket(t: &mut Tracer, which: Netlink) -> Result<Fd, Errno> {
     res.map(Fd)
 }
 
-/// connect(2). On a non-blocking TCP socket this normally fails with `EINPROGRESS`.
+/// connect(2). On a non-blocking TCP socket this normally fails with `EINPROGRESS`; on a UDP
+/// socket it sends nothing and returns 0 at once (it fails only when there is no route): the kernel
+/// records the peer, delivers only its datagrams, and reports ICMP errors for it (ECONNREFUSED).
 pub fn connect(t: &mut Tracer, fd: Fd, addr: &SocketAddr) -> Result<(), Errno> {
     let sa = SockaddrStorage::from(*addr);
     let start = t.now_us();
@@ -517,6 +519,37 @@ mod tests {
         assert_eq!(&buf[..n], b"ping");
         assert_eq!(src, Some(saddr));
         close(&mut t, fd).unwrap();
+    }
+
+    /// What the DNS transport relies on: connect() on a UDP socket returns 0 at once, and the
+    /// ICMP port unreachable that a datagram to a closed port draws makes poll() say POLLERR and
+    /// recvfrom() fail with ECONNREFUSED.
+    #[test]
+    fn udp_connect_to_a_closed_port_reports_econnrefused() {
+        let closed = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let clock = FakeClock::new(1);
+        let mut rec = Recorder::default();
+        {
+            let mut t = Tracer::new(&clock, &mut rec);
+            let fd = socket(&mut t, &closed, Kind::Datagram).unwrap();
+            assert_eq!(connect(&mut t, fd, &closed), Ok(()));
+            assert_eq!(sendto(&mut t, fd, b"ping", None), Ok(4));
+            let ready = poll(&mut t, &[(fd, Interest::Readable)], Some(5000)).unwrap();
+            assert!(ready[0].error && !ready[0].readable, "{ready:?}");
+            let mut buf = [0u8; 16];
+            assert_eq!(
+                recvfrom(&mut t, fd, &mut buf, true),
+                Err(Errno::ECONNREFUSED)
+            );
+            close(&mut t, fd).unwrap();
+        }
+        let got = syscalls(&rec);
+        assert_eq!(got[1], ("connect", 0, None));
+        assert_eq!(got[3].1, 1, "poll returned at once, not after 5 s");
+        assert_eq!(got[4], ("recvfrom", -1, Some("ECONNREFUSED".into())));
     }
 
     #[test]

@@ -458,3 +458,87 @@ fn strace_parser_reads_times_durations_pids_and_resumed_lines() {
     );
     assert_eq!(calls[1].duration_us, None);
 }
+
+/// A DNS server port where nothing listens: wtcurl's UDP socket is connect()ed (as glibc's), the
+/// second sendto fails with ECONNREFUSED or poll says POLLERR and recvfrom fails; strace sees the
+/// same calls. The UDP connect is compared like any other: one left out of the trace is reported.
+#[test]
+fn an_unreachable_dns_server_matches_strace_and_its_udp_connect_is_compared() {
+    if !require_tool("strace") {
+        return;
+    }
+    let dir = TempDir::new("check-dns");
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.1\noptions timeout:5 attempts:1\n",
+    )
+    .unwrap();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
+    let trace = dir.path().join("trace.jsonl");
+    let strace = dir.path().join("strace.txt");
+    let out = run_bounded(
+        Command::new(tool_path("strace").unwrap())
+            .args([
+                "-f",
+                "-tt",
+                "-T",
+                "-e",
+                &format!("trace={STRACE_SET}"),
+                "-o",
+            ])
+            .arg(&strace)
+            .arg(env!("CARGO_BIN_EXE_wtcurl"))
+            .arg("--trace-json")
+            .arg(&trace)
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "--dns-servers",
+                &closed.to_string(),
+            ])
+            .arg("--resolv-conf")
+            .arg(&resolv)
+            .arg("--hosts-file")
+            .arg(&hosts)
+            .arg("http://down.test:9/")
+            .env("NO_COLOR", "1"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, report, err) = check(&trace, Some(&strace), None, &[]);
+    assert_clean(code, &report, &err);
+
+    let evs = events(&trace);
+    assert!(
+        evs.iter().any(|e| e["type"] == "syscall"
+            && e["errno"] == "ECONNREFUSED"
+            && (e["name"] == "sendto" || e["name"] == "recvfrom")),
+        "the ICMP error is in the trace"
+    );
+    let (k, i) = find_syscall(&evs, "connect");
+    assert_eq!(evs[i]["ret"], 0, "a UDP connect returns 0: {}", evs[i]);
+    assert_eq!(evs[i]["args"]["addr"], closed.to_string());
+    let t = edited(dir.path(), "no-connect.jsonl", evs.clone(), |e| {
+        e.remove(i);
+    });
+    let (code, report, _) = check(&t, Some(&strace), None, &[]);
+    assert_eq!(code, 1, "{report}");
+    let m = mismatches(&report);
+    assert!(
+        m.first().is_some_and(|l| l.contains(&format!(
+            "syscall #{k} (sendto) name: trace sendto, strace connect"
+        ))),
+        "{report}"
+    );
+}

@@ -282,3 +282,141 @@ fn resolve_flag_skips_dns() {
     assert_eq!(r.udp_queries.load(Ordering::SeqCst), 0);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--resolve"));
 }
+
+/// A UDP port on 127.0.0.1 where nothing listens: bound to learn a free port, then closed.
+fn closed_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs wtcurl with `--explain --trace-json` against `servers` (resolv.conf: timeout 5 s,
+/// attempts 2); returns the exit code, stderr and the trace's events.
+fn run_traced(servers: &str, family: &str) -> (Option<i32>, String, Vec<serde_json::Value>) {
+    let dir = TempDir::new("dnsunreach");
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.1\noptions timeout:5 attempts:2\n",
+    )
+    .unwrap();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
+    let trace = dir.path().join("trace.jsonl");
+    let port = web();
+    let out = wtcurl()
+        .args(["--explain", family, "--dns-servers", servers])
+        .arg("--resolv-conf")
+        .arg(&resolv)
+        .arg("--hosts-file")
+        .arg(&hosts)
+        .arg("--trace-json")
+        .arg(&trace)
+        .arg(format!("http://edge.test:{port}/"))
+        .output()
+        .unwrap();
+    let events = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into(),
+        events,
+    )
+}
+
+fn of_type<'a>(events: &'a [serde_json::Value], ty: &str) -> Vec<&'a serde_json::Value> {
+    events.iter().filter(|e| e["type"] == ty).collect()
+}
+
+/// The polls that ran to their timeout (returned 0).
+fn polls_timed_out(events: &[serde_json::Value]) -> usize {
+    of_type(events, "syscall")
+        .iter()
+        .filter(|s| s["name"] == "poll" && s["ret"] == 0)
+        .count()
+}
+
+#[test]
+fn nothing_listening_on_the_dns_port_exits_6_at_once() {
+    let port = closed_udp_port();
+    let server = format!("127.0.0.1:{port}");
+    let (code, err, events) = run_traced(&server, "-4");
+    assert_eq!(code, Some(6), "{err}");
+    let error = of_type(&events, "error");
+    assert_eq!(error.len(), 1, "{error:?}");
+    assert_eq!(error[0]["label"], "dns_unreachable");
+    assert_eq!(error[0]["phase"], "dns");
+    assert_eq!(error[0]["exit_code"], 6);
+    assert!(
+        error[0]["message"].as_str().unwrap().contains(&server),
+        "{}",
+        error[0]
+    );
+    assert!(
+        error[0]["hint"].as_str().unwrap().contains("--dns-servers"),
+        "{}",
+        error[0]
+    );
+    // resolv.conf's attempts:2: asked twice, refused twice, no wait for the 5 s timeout.
+    let unreachable = of_type(&events, "dns_unreachable");
+    assert_eq!(unreachable.len(), 2, "{unreachable:?}");
+    assert!(unreachable.iter().all(|u| u["errno"] == "ECONNREFUSED"));
+    assert_eq!(polls_timed_out(&events), 0, "a poll waited for the timeout");
+    assert!(of_type(&events, "dns_timeout").is_empty());
+    let line = format!(
+        "the kernel received an ICMP port unreachable for {server} on this socket and reports it as ECONNREFUSED: no DNS server listens there"
+    );
+    assert!(err.contains(&line), "{err}");
+    assert!(err.contains("dns_unreachable"), "{err}");
+    // Each socket was connected to the server before the query went out.
+    let connects: Vec<&serde_json::Value> = of_type(&events, "syscall")
+        .into_iter()
+        .filter(|s| s["name"] == "connect")
+        .collect();
+    assert_eq!(connects.len(), 2);
+    assert!(
+        connects
+            .iter()
+            .all(|c| c["ret"] == 0 && c["args"]["addr"] == server.as_str())
+    );
+}
+
+#[test]
+fn a_closed_first_server_hands_over_to_the_next_at_once() {
+    let closed = closed_udp_port();
+    let r = responder(Mode::Normal);
+    let servers = format!("127.0.0.1:{closed},127.0.0.1:{}", r.port);
+    let (code, err, events) = run_traced(&servers, "-4");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(r.udp_queries.load(Ordering::SeqCst), 1);
+    let unreachable = of_type(&events, "dns_unreachable");
+    assert_eq!(unreachable.len(), 1, "{unreachable:?}");
+    assert_eq!(unreachable[0]["server"], format!("127.0.0.1:{closed}"));
+    assert_eq!(unreachable[0]["next"], "next_server");
+    // The first socket's poll said POLLERR (it did not return 0 after the timeout).
+    let calls = of_type(&events, "syscall");
+    let first_fd = calls
+        .iter()
+        .find(|s| s["name"] == "socket")
+        .and_then(|s| s["ret"].as_i64())
+        .unwrap();
+    let first_poll = calls
+        .iter()
+        .find(|s| s["name"] == "poll" && s["fd"].as_i64() == Some(first_fd))
+        .expect("a poll on the first socket");
+    assert_eq!(first_poll["ret"], 1, "{first_poll}");
+    assert_eq!(
+        first_poll["args"]["fds"][0]["revents"], "POLLERR",
+        "{first_poll}"
+    );
+    assert_eq!(polls_timed_out(&events), 0);
+    assert!(
+        err.contains("next, as resolv.conf says: the next nameserver"),
+        "{err}"
+    );
+}

@@ -161,6 +161,31 @@ fn dns_and_http_syscalls_match_strace() {
     assert!(n >= 15, "expected DNS and TCP syscalls, got {n}");
 }
 
+/// The first DNS server's port is closed: wtcurl's connected UDP socket learns it from an ICMP
+/// port unreachable (poll's POLLERR, recvfrom's ECONNREFUSED) and asks dnsmasq next. Every call,
+/// the UDP connects and the failed recvfrom included, is in strace's log as in the trace.
+#[test]
+fn unreachable_first_dns_server_syscalls_match_strace() {
+    if !(require_tool("strace") && require_tool("dnsmasq") && require_tool("nginx")) {
+        return;
+    }
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dns = Dnsmasq::start(&[("truth.test", "127.0.0.1")]).expect("dnsmasq starts");
+    let web = Nginx::wetransfer_like().expect("nginx starts");
+    let url = format!("http://truth.test:{}/hello.txt", web.port);
+    let servers = format!("{closed},127.0.0.1:{}", dns.port);
+    let (code, n) = run_and_compare(&["-4", "--dns-servers", &servers, &url]);
+    assert_eq!(code, 0);
+    // socket, connect, sendto, poll, recvfrom, close for each DNS server, then the HTTP part.
+    assert!(
+        n >= 20,
+        "expected both DNS sockets and TCP syscalls, got {n}"
+    );
+}
+
 #[test]
 fn redirect_chain_syscalls_match_strace() {
     if !(require_tool("strace") && require_tool("nginx")) {

@@ -152,9 +152,9 @@ pub fn label_class(label: Label) -> ErrorClass {
             ErrorClass::Client
         }
         DnsTimeout | Timeout => ErrorClass::Timeout,
-        DnsServfail | DnsRefused | DnsBadResponse | ConnectRefused | ConnectUnreachable
-        | ConnectFailed | TlsProtocolVersion | TlsNoSharedCipher | TlsAlertReceived | TlsNotTls
-        | TlsPeerClosed | TlsHandshake => ErrorClass::Connect,
+        DnsServfail | DnsRefused | DnsBadResponse | DnsUnreachable | ConnectRefused
+        | ConnectUnreachable | ConnectFailed | TlsProtocolVersion | TlsNoSharedCipher
+        | TlsAlertReceived | TlsNotTls | TlsPeerClosed | TlsHandshake => ErrorClass::Connect,
         // Anything else (broken replies, send/receive failures, and labels added later) is the
         // server's or the network's trouble.
         #[allow(unreachable_patterns)]

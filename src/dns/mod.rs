@@ -15,6 +15,11 @@
 //!   consults `files` then `dns` anyway, and the [`Event::Nsswitch`] says so.
 //! - Family [`Family::Any`] sends A then AAAA back to back on one UDP socket; answers may come in
 //!   any order. Addresses are returned AAAA first, then A.
+//! - The UDP socket is `connect`ed to the server, as glibc's `send_dg` does: the kernel passes on
+//!   only that server's datagrams, and an ICMP port unreachable (nothing listens there) comes back
+//!   as ECONNREFUSED on the next call, so the next server is asked at once instead of after the
+//!   timeout. If no wait ran to its timeout and every server failed so, the lookup fails with
+//!   `dns_unreachable` (glibc: ECONNREFUSED when no server "got somewhere"), else it is a timeout.
 //! - Retries: for each attempt, each server in turn (a random start with `rotate`, as glibc 2.26+),
 //!   waiting `timeout` seconds (at least 1) but never past the deadline; a query already answered
 //!   with NOERROR/NXDOMAIN is not asked again. SERVFAIL, REFUSED or another error code moves on to
@@ -346,6 +351,7 @@ fn dns_source(
         rcodes: Vec::new(),
         bad: None,
         failures: Vec::new(),
+        unreachable: Vec::new(),
         deadline_hit: false,
         salt: 0,
     };
@@ -363,6 +369,8 @@ enum NameOutcome {
     Rcode(u8),
     Bad,
     Silence,
+    /// Every server's socket reported an ICMP error (or had no route); none timed out.
+    Unreachable,
     Deadline,
     /// Not encodable as a DNS name; nothing sent.
     Invalid(String),
@@ -383,6 +391,8 @@ struct Run<'a> {
     rcodes: Vec<(SocketAddr, u8)>,
     bad: Option<String>,
     failures: Vec<String>,
+    /// Servers the kernel said cannot be reached, once each, with the errno (ECONNREFUSED, …).
+    unreachable: Vec<(SocketAddr, String)>,
     deadline_hit: bool,
     salt: u64,
 }
@@ -430,6 +440,9 @@ impl Run<'_> {
                 NameOutcome::Rcode(rc) => return Err((Status::NotFound, self.rcode_error(rc))),
                 NameOutcome::Bad => return Err((Status::NotFound, self.bad_error())),
                 NameOutcome::Silence => return Err((Status::Unavail, self.silence_error())),
+                NameOutcome::Unreachable => {
+                    return Err((Status::Unavail, self.unreachable_error()));
+                }
                 NameOutcome::Deadline => return Err((Status::Unavail, self.deadline_error())),
             }
         }
@@ -489,6 +502,9 @@ impl Run<'_> {
             0
         };
         let mut bad_here = false;
+        // As glibc's `gotsomewhere`: some wait ran to its timeout (else every server was
+        // unreachable, and the lookup fails as such).
+        let (mut timed_out, mut unreachable) = (false, false);
         'attempts: for attempt in 1..=self.rc.attempts.max(1) {
             let mut silent = false;
             for k in 0..nservers {
@@ -530,6 +546,13 @@ impl Run<'_> {
                 }
                 if let Some(f) = out.failure {
                     self.failures.push(f);
+                }
+                timed_out |= out.timed_out;
+                if let Some(e) = out.unreachable {
+                    unreachable = true;
+                    if !self.unreachable.iter().any(|(s, _)| *s == server) {
+                        self.unreachable.push((server, format!("{e:?}")));
+                    }
                 }
                 for (j, &i) in pending.iter().enumerate() {
                     let mut answer = out.answers.get(j).cloned().flatten();
@@ -594,6 +617,8 @@ impl Run<'_> {
             NameOutcome::Bad
         } else if self.deadline_hit || self.deadline.is_some_and(|d| Instant::now() >= d) {
             NameOutcome::Deadline
+        } else if unreachable && !timed_out {
+            NameOutcome::Unreachable
         } else {
             NameOutcome::Silence
         }
@@ -776,6 +801,45 @@ impl Run<'_> {
         Error::new(Phase::Dns, Label::DnsTimeout, msg).hint(format!(
             "is a DNS server listening there? {}",
             self.server_hint()
+        ))
+    }
+
+    fn unreachable_error(&self) -> Error {
+        let mut who = String::new();
+        for (i, (server, errno)) in self.unreachable.iter().enumerate() {
+            if i > 0 {
+                who.push_str(", ");
+            }
+            let why = match errno.as_str() {
+                "ECONNREFUSED" => "ECONNREFUSED: ICMP port unreachable, nothing listens there",
+                "EHOSTUNREACH" => "EHOSTUNREACH: the host cannot be reached",
+                "ENETUNREACH" => "ENETUNREACH: no route to it",
+                other => other,
+            };
+            who.push_str(&format!("{server} ({why})"));
+        }
+        let mut msg = format!(
+            "cannot resolve {}: no DNS server could be reached: {who} (names tried: {})",
+            self.host,
+            self.tried_text()
+        );
+        let others: Vec<&String> = self
+            .failures
+            .iter()
+            .filter(|f| {
+                !self
+                    .unreachable
+                    .iter()
+                    .any(|(_, e)| f.ends_with(e.as_str()))
+            })
+            .collect();
+        if !others.is_empty() {
+            let others: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
+            msg.push_str(&format!("; other errors: {}", others.join("; ")));
+        }
+        Error::new(Phase::Dns, Label::DnsUnreachable, msg).hint(format!(
+            "is the DNS server running, and on that address and port? check --dns-servers, or the nameserver lines of {}",
+            self.cfg.resolv_conf_path.display()
         ))
     }
 

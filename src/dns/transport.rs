@@ -1,13 +1,18 @@
 //! Sending DNS queries and reading answers over UDP and TCP, every socket call through [`crate::sys`].
 //!
-//! UDP: one unconnected datagram socket per server exchange; all queries are sent back to back
-//! with `sendto` (as glibc sends A and AAAA), then `poll` + `recvfrom` until every query has its
-//! answer or the wait ends. Datagrams from another address, with an unknown id or with a question
-//! that is not ours are reported ([`Event::DnsIgnored`]) and the wait goes on; at most
+//! UDP, as glibc's `send_dg`: one datagram socket per server exchange, `connect`ed to the server
+//! (no packet is sent; the kernel records the peer), then all queries back to back with `sendto`
+//! without an address (as glibc sends A and AAAA), then `poll` + `recvfrom` until every query has
+//! its answer or the wait ends. Because the socket is connected, the kernel delivers only the
+//! server's datagrams (it drops any other sender's), and an ICMP error that comes back for it
+//! (port unreachable: nothing listens there) is reported on the next call as ECONNREFUSED
+//! (`sendto` or `recvfrom` returns -1, `poll` says POLLERR): that ends the exchange at once with an
+//! [`Event::DnsUnreachable`] instead of waiting for the timeout. Datagrams with an unknown id or a
+//! question that is not ours are reported ([`Event::DnsIgnored`]) and the wait goes on; at most
 //! [`MAX_STRAYS`] of them are read. A wait that ends with queries unanswered is an
-//! [`Event::DnsTimeout`], with what the resolver does next ([`WaitPlan`]). TCP (after an answer with TC set): connect, send the query
-//! with its 2-byte length prefix, read one length-prefixed answer. Every socket is closed through
-//! [`sys::close`] on every path.
+//! [`Event::DnsTimeout`]; both say what the resolver does next ([`WaitPlan`]). TCP (after an
+//! answer with TC set): connect, send the query with its 2-byte length prefix, read one
+//! length-prefixed answer. Every socket is closed through [`sys::close`] on every path.
 
 use super::wire::{self, Answer, Query, Reject};
 use crate::event::{Event, Tracer};
@@ -86,7 +91,8 @@ fn emit_answer(
     });
 }
 
-/// What the resolver does if a wait ends without every answer (for the [`Event::DnsTimeout`]).
+/// What the resolver does if a wait ends without every answer (for the [`Event::DnsTimeout`] and
+/// [`Event::DnsUnreachable`]).
 #[derive(Clone, Debug)]
 pub struct WaitPlan {
     /// resolv.conf's `attempts` (at least 1).
@@ -107,10 +113,40 @@ pub struct UdpOutcome {
     pub answers: Vec<Option<Answer>>,
     /// The last message from the server that looked like an answer but could not be used.
     pub malformed: Option<String>,
-    /// A socket call that failed (socket, sendto, poll, recvfrom), with its errno.
+    /// A socket call that failed (socket, connect, sendto, poll, recvfrom), with its errno.
     pub failure: Option<String>,
     /// How many queries were actually sent.
     pub sent: usize,
+    /// The kernel reported an ICMP error (or no route) for the connected socket: the errno.
+    pub unreachable: Option<Errno>,
+    /// The wait ran to its end (resolv.conf's timeout or the deadline) with queries unanswered.
+    pub timed_out: bool,
+}
+
+/// Errors that say the server cannot be reached at all (glibc's `send_dg` moves on to the next
+/// server on them): ECONNREFUSED is an ICMP port unreachable, EHOSTUNREACH an ICMP host
+/// unreachable (or no ARP/NDP answer), ENETUNREACH no route (from connect) or an ICMP net
+/// unreachable.
+pub fn is_unreachable(e: Errno) -> bool {
+    matches!(
+        e,
+        Errno::ECONNREFUSED | Errno::EHOSTUNREACH | Errno::ENETUNREACH
+    )
+}
+
+/// `A (id 0x5a09)` for each query sent and not answered.
+fn unanswered(
+    queries: &[&Query],
+    answers: &[Option<Answer>],
+    sent_us: &[Option<u64>],
+) -> Vec<String> {
+    queries
+        .iter()
+        .zip(answers)
+        .zip(sent_us)
+        .filter(|((_, a), s)| a.is_none() && s.is_some())
+        .map(|((q, _), _)| format!("{} (id 0x{:04x})", q.qtype.as_str(), q.id))
+        .collect()
 }
 
 /// Sends `queries` to `server` over UDP and collects their answers until `until`; if some stay
@@ -139,6 +175,33 @@ pub fn udp_exchange(
     out
 }
 
+/// Says that `server` cannot be reached: `syscall` returned `e` (see [`is_unreachable`]).
+fn emit_unreachable(
+    t: &mut Tracer,
+    server: SocketAddr,
+    attempt: u32,
+    plan: &WaitPlan,
+    (syscall, e): (&str, Errno),
+    unanswered: Vec<String>,
+    since_us: u64,
+) {
+    let at_us = t.now_us();
+    t.emit(Event::DnsUnreachable {
+        at_us,
+        server,
+        transport: "udp".into(),
+        attempt,
+        attempts: plan.attempts,
+        syscall: syscall.into(),
+        errno: errno_name(e),
+        unanswered,
+        after_us: at_us.saturating_sub(since_us),
+        timeout_s: plan.timeout_s,
+        next: plan.next.into(),
+        next_server: plan.next_server,
+    });
+}
+
 #[allow(clippy::too_many_arguments)]
 fn udp_on_socket(
     t: &mut Tracer,
@@ -151,13 +214,44 @@ fn udp_on_socket(
     out: &mut UdpOutcome,
 ) {
     let started = Instant::now();
+    let connect_us = t.now_us();
+    // A UDP connect sends nothing and returns at once; it fails only without a route.
+    if let Err(e) = sys::connect(t, fd, &server) {
+        out.failure = Some(format!("connect to {server}: {}", errno_name(e)));
+        if is_unreachable(e) {
+            out.unreachable = Some(e);
+            emit_unreachable(
+                t,
+                server,
+                attempt,
+                plan,
+                ("connect", e),
+                Vec::new(),
+                connect_us,
+            );
+        }
+        return;
+    }
     let mut sent_us: Vec<Option<u64>> = vec![None; queries.len()];
+    let mut first_sent_us: Option<u64> = None;
     for (i, q) in queries.iter().enumerate() {
-        match sys::sendto(t, fd, &q.bytes, Some(&server)) {
+        let send_start = t.now_us();
+        match sys::sendto(t, fd, &q.bytes, None) {
             Ok(_) => {
+                first_sent_us.get_or_insert(send_start);
                 emit_query(t, server, "udp", q, attempt);
                 sent_us[i] = Some(t.now_us());
                 out.sent += 1;
+            }
+            // An ICMP error for an earlier query of this socket came back already.
+            Err(e) if is_unreachable(e) => {
+                out.failure = Some(format!("sendto {server}: {}", errno_name(e)));
+                out.unreachable = Some(e);
+                // This query and the rest are not sent: only those sent are unanswered.
+                let left = unanswered(queries, &out.answers, &sent_us);
+                let since = first_sent_us.unwrap_or(connect_us);
+                emit_unreachable(t, server, attempt, plan, ("sendto", e), left, since);
+                return;
             }
             Err(e) => {
                 out.failure = Some(format!("sendto {server}: {}", errno_name(e)));
@@ -187,6 +281,7 @@ fn udp_on_socket(
             return;
         }
         let Some(ms) = remaining_ms(until) else { break };
+        // POLLERR: an ICMP error is pending; recvfrom below reads it as its errno.
         match sys::poll(t, &[(fd, Interest::Readable)], Some(ms)) {
             Ok(r) if r.first().is_some_and(|r| r.readable || r.error) => {}
             Ok(_) | Err(Errno::EINTR) => continue,
@@ -195,27 +290,25 @@ fn udp_on_socket(
                 return;
             }
         }
-        let (n, from) = match sys::recvfrom(t, fd, &mut buf, true) {
-            Ok(v) => v,
+        // The socket is connected: the kernel delivers only the server's datagrams.
+        let n = match sys::recvfrom(t, fd, &mut buf, true) {
+            Ok((n, _)) => n,
             Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
+            Err(e) if is_unreachable(e) => {
+                out.failure = Some(format!("recvfrom {server}: {}", errno_name(e)));
+                out.unreachable = Some(e);
+                let left = unanswered(queries, &out.answers, &sent_us);
+                let since = first_sent_us.unwrap_or(connect_us);
+                emit_unreachable(t, server, attempt, plan, ("recvfrom", e), left, since);
+                return;
+            }
             Err(e) => {
-                // ECONNREFUSED and friends (ICMP errors) end the wait for this server.
-                out.failure = Some(format!("recvfrom: {}", errno_name(e)));
+                out.failure = Some(format!("recvfrom {server}: {}", errno_name(e)));
                 ignored(t, server, format!("recvfrom failed with {}", errno_name(e)));
                 return;
             }
         };
         let data = &buf[..n.min(buf.len())];
-        if from != Some(server) {
-            strays += 1;
-            let from = from.map_or_else(|| "an unknown address".to_string(), |a| a.to_string());
-            ignored(
-                t,
-                server,
-                format!("{n}-byte datagram from {from}, not from the server {server}"),
-            );
-            continue;
-        }
         let Some(header) = wire::Header::read(data) else {
             strays += 1;
             let reason = format!("{n}-byte datagram is shorter than a DNS header");
@@ -262,13 +355,8 @@ fn udp_on_socket(
     }
     // The time ran out (or the loop's bound): no datagram (more) arrived in the wait.
     if waiting(&out.answers) && out.sent > 0 {
-        let unanswered: Vec<String> = queries
-            .iter()
-            .zip(&out.answers)
-            .zip(&sent_us)
-            .filter(|((_, a), s)| a.is_none() && s.is_some())
-            .map(|((q, _), _)| format!("{} (id 0x{:04x})", q.qtype.as_str(), q.id))
-            .collect();
+        out.timed_out = true;
+        let unanswered = unanswered(queries, &out.answers, &sent_us);
         let at_us = t.now_us();
         t.emit(Event::DnsTimeout {
             at_us,

@@ -75,8 +75,9 @@ pub fn plain_http_301() -> Vec<Event> {
             rotate: false,
             overridden_by: Some("--dns-servers".into()),
         },
-        sys("socket", 3, 3, None, 70, json!({"domain": "AF_INET", "type": "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0})),
-        sys("sendto", 3, 32, None, 80, json!({"len": 32, "flags": "0", "to": "127.0.0.1:5353"})),
+        sys("socket", 3, 3, None, 64, json!({"domain": "AF_INET", "type": "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0})),
+        sys("connect", 3, 0, None, 72, json!({"addr": "127.0.0.1:5353"})),
+        sys("sendto", 3, 32, None, 80, json!({"len": 32, "flags": "MSG_NOSIGNAL", "to": null})),
         Event::DnsQuery {
             at_us: 90,
             server: dns,
@@ -1330,21 +1331,29 @@ pub fn dns_timeout() -> Vec<Event> {
                 json!({"domain": "AF_INET", "type": "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0}),
             ),
             sys(
-                "sendto",
+                "connect",
                 4,
-                27,
+                0,
                 None,
-                base + 10,
-                json!({"len": 27, "flags": "0", "to": "127.0.0.1:48623"}),
+                base + 8,
+                json!({"addr": "127.0.0.1:48623"}),
             ),
-            query(base + 20, 0x5a09, "A", attempt),
             sys(
                 "sendto",
                 4,
                 27,
                 None,
-                base + 30,
-                json!({"len": 27, "flags": "0", "to": "127.0.0.1:48623"}),
+                base + 16,
+                json!({"len": 27, "flags": "MSG_NOSIGNAL", "to": null}),
+            ),
+            query(base + 24, 0x5a09, "A", attempt),
+            sys(
+                "sendto",
+                4,
+                27,
+                None,
+                base + 32,
+                json!({"len": 27, "flags": "MSG_NOSIGNAL", "to": null}),
             ),
             query(base + 40, 0x03a3, "AAAA", attempt),
             poll_timeout(base + 50, base + 5_000_050),
@@ -1408,4 +1417,128 @@ pub fn dns_timeout() -> Vec<Event> {
         Event::Done { at_us: 10_000_310, exit_code: 6 },
     ]);
     v
+}
+
+/// `--dns-servers 127.0.0.1:1,127.0.0.1:2`, nothing listening on either: each socket is
+/// connect()ed, the kernel gets an ICMP port unreachable back at once and reports ECONNREFUSED
+/// (first through poll's POLLERR and recvfrom, then on the second sendto), so the lookup fails in
+/// microseconds with `dns_unreachable`, no wait for the timeout.
+pub fn dns_unreachable() -> Vec<Event> {
+    let first: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let second: std::net::SocketAddr = "127.0.0.1:2".parse().unwrap();
+    let socket = |t: u64| {
+        sys(
+            "socket",
+            4,
+            4,
+            None,
+            t,
+            json!({"domain": "AF_INET", "type": "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "protocol": 0}),
+        )
+    };
+    let connect = |t: u64, to: &str| sys("connect", 4, 0, None, t, json!({"addr": to}));
+    let send = |t: u64, ok: bool| {
+        let (ret, errno) = if ok {
+            (27, None)
+        } else {
+            (-1, Some("ECONNREFUSED"))
+        };
+        sys(
+            "sendto",
+            4,
+            ret,
+            errno,
+            t,
+            json!({"len": 27, "flags": "MSG_NOSIGNAL", "to": null}),
+        )
+    };
+    let query = |at_us: u64, server, id: u16, qtype: &str| Event::DnsQuery {
+        at_us,
+        server,
+        transport: "udp".into(),
+        id,
+        qname: "nope.test.".into(),
+        qtype: qtype.into(),
+        flags: "rd".into(),
+        size: 27,
+        attempt: 1,
+    };
+    let unreachable = |at_us: u64,
+                       sent_us: u64,
+                       server,
+                       syscall: &str,
+                       unanswered: &[&str],
+                       next: &str,
+                       next_server| {
+        Event::DnsUnreachable {
+            at_us,
+            server,
+            transport: "udp".into(),
+            attempt: 1,
+            attempts: 1,
+            syscall: syscall.into(),
+            errno: "ECONNREFUSED".into(),
+            unanswered: unanswered.iter().map(|s| s.to_string()).collect(),
+            after_us: at_us - sent_us,
+            timeout_s: 5,
+            next: next.into(),
+            next_server,
+        }
+    };
+    vec![
+        Event::TraceStart { schema: 1, epoch_us: 1_700_000_000_000_000, pid: 4242 },
+        Event::Phase { at_us: 10, hop: 0, phase: Phase::Url },
+        Event::Url {
+            at_us: 20,
+            input: "http://nope.test/".into(),
+            url: "http://nope.test/".into(),
+            scheme: "http".into(),
+            scheme_inferred: false,
+            host: "nope.test".into(),
+            host_ascii: "nope.test".into(),
+            port: 80,
+            port_inferred: true,
+            target: "/".into(),
+            basic_auth_user: None,
+        },
+        Event::Phase { at_us: 30, hop: 0, phase: Phase::Dns },
+        Event::ResolvConf {
+            at_us: 60,
+            path: "/etc/resolv.conf".into(),
+            found: true,
+            nameservers: vec!["192.0.2.53:53".parse().unwrap()],
+            search: vec![],
+            ndots: 1,
+            timeout_s: 5,
+            attempts: 1,
+            rotate: false,
+            overridden_by: Some("--dns-servers".into()),
+        },
+        socket(100),
+        connect(108, "127.0.0.1:1"),
+        send(116, true),
+        query(124, first, 0x5a09, "A"),
+        send(132, true),
+        query(140, first, 0x03a3, "AAAA"),
+        sys("poll", 4, 1, None, 148, json!({"fds": [{"fd": 4, "events": "POLLIN", "revents": "POLLERR"}], "timeout_ms": 5000})),
+        sys("recvfrom", 4, -1, Some("ECONNREFUSED"), 156, json!({"len": 65535, "from": null})),
+        unreachable(170, 116, first, "recvfrom", &["A (id 0x5a09)", "AAAA (id 0x03a3)"], "next_server", Some(second)),
+        sys("close", 4, 0, None, 180, json!({})),
+        socket(200),
+        connect(208, "127.0.0.1:2"),
+        send(216, true),
+        query(224, second, 0x5a09, "A"),
+        send(232, false),
+        unreachable(248, 216, second, "sendto", &["A (id 0x5a09)"], "give_up", None),
+        sys("close", 4, 0, None, 256, json!({})),
+        Event::Error {
+            at_us: 300,
+            phase: Phase::Dns,
+            label: Label::DnsUnreachable,
+            message: "cannot resolve nope.test: no DNS server could be reached: 127.0.0.1:1 (ECONNREFUSED: ICMP port unreachable, nothing listens there), 127.0.0.1:2 (ECONNREFUSED: ICMP port unreachable, nothing listens there) (names tried: nope.test.)".into(),
+            hint: Some("is the DNS server running, and on that address and port? check --dns-servers, or the nameserver lines of /etc/resolv.conf".into()),
+            exit_code: 6,
+        },
+        Event::Done { at_us: 310, exit_code: 6 },
+    ]
 }

@@ -97,6 +97,14 @@ mod snapshots {
         insta::assert_snapshot!(explain_with_syscall_ladder(&fixture::dns_timeout()));
     }
 
+    /// Nothing listens on either DNS server: each connected socket gets ECONNREFUSED at once (an
+    /// ICMP port unreachable), the next server is asked without waiting for the timeout, and the
+    /// lookup fails with dns_unreachable; the ladder draws the inferred ICMP.
+    #[test]
+    fn explain_dns_unreachable() {
+        insta::assert_snapshot!(explain_with_syscall_ladder(&fixture::dns_unreachable()));
+    }
+
     #[test]
     fn ladder_from_packets_plain_http() {
         insta::assert_snapshot!(explain(&fixture::packets_plain_http()));

@@ -102,6 +102,10 @@ pub struct Explain<W: Write> {
     /// `-v` writes to the same stderr: flush after each event it prints, so its lines follow
     /// the explanation of the same event.
     interleave_verbose: bool,
+    /// The newest UDP socket (the DNS one), to explain its connect().
+    udp_fd: Option<i32>,
+    /// What a UDP connect() does was said (once per run).
+    udp_connect_said: bool,
 }
 
 fn why(phase: Phase) -> &'static str {
@@ -170,6 +174,8 @@ impl<W: Write> Explain<W> {
             last_close: None,
             syscall_ladder: None,
             interleave_verbose: false,
+            udp_fd: None,
+            udp_connect_said: false,
         }
     }
 
@@ -462,6 +468,7 @@ impl<W: Write> Explain<W> {
                 let style = if failed { self.p.bad } else { self.p.syscall };
                 let call = self.p.show(style, CallLine(s));
                 let _ = writeln!(self.out, "  {call}");
+                self.udp_syscall(s);
             }
             Event::Nsswitch { .. }
             | Event::HostsLookup { .. }
@@ -470,6 +477,7 @@ impl<W: Write> Explain<W> {
             | Event::DnsAnswer { .. }
             | Event::DnsIgnored { .. }
             | Event::DnsTimeout { .. }
+            | Event::DnsUnreachable { .. }
             | Event::Resolved { .. } => self.dns(event),
             Event::ConnectAttempt { fd, addr, .. } => {
                 self.linef(format_args!("   trying {addr} on fd {fd}"));

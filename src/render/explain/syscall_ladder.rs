@@ -3,7 +3,9 @@
 //! Each arrow is a syscall wtcurl made on a socket (connect, sendto, recvfrom, close) with the
 //! bytes it moved, and what those bytes carried as later events name it (TLS messages, the request
 //! line, the response status). The segments the kernel sends or receives on its own (the SYN-ACK,
-//! the handshake's last ACK, the server's FIN) are drawn too, marked inferred. `--packets` draws
+//! the handshake's last ACK, the server's FIN, an ICMP port unreachable for a DNS socket) are
+//! drawn too, marked inferred. A UDP socket's connect() sends nothing: it is drawn between the
+//! rails. `--packets` draws
 //! the real segments. Memory is bounded: at most [`STEPS_MAX`] arrows, the rest counted.
 
 use super::Explain;
@@ -239,6 +241,51 @@ impl SyscallLadder {
                     self.push(fd, step);
                 }
             }
+            Event::DnsUnreachable {
+                at_us,
+                server,
+                syscall,
+                errno,
+                ..
+            } => {
+                if let Some(c) = self
+                    .convs
+                    .iter()
+                    .rev()
+                    .find(|c| c.open && !c.stream && c.remote == Some(*server))
+                {
+                    let fd = c.fd;
+                    let what = match errno.as_str() {
+                        "ECONNREFUSED" => Some("ICMP port unreachable"),
+                        "EHOSTUNREACH" if syscall != "connect" => Some("ICMP host unreachable"),
+                        "ENETUNREACH" if syscall != "connect" => Some("ICMP net unreachable"),
+                        _ => None,
+                    };
+                    let step = match what {
+                        Some(what) => Step::new(
+                            *at_us,
+                            false,
+                            what.into(),
+                            format!(
+                                "inferred from {syscall}() = -1 {errno}: the kernel received it for this socket"
+                            ),
+                            false,
+                        ),
+                        None => {
+                            let mut s = Step::new(
+                                *at_us,
+                                false,
+                                "not sent".into(),
+                                format!("{syscall}() = -1 {errno}"),
+                                false,
+                            );
+                            s.bare = true;
+                            s
+                        }
+                    };
+                    self.push(fd, step);
+                }
+            }
             Event::TlsStart { fd, .. } => {
                 self.tls_fd = Some(*fd);
                 if let Some(c) = self.conv(*fd) {
@@ -368,6 +415,20 @@ impl SyscallLadder {
                     Some(e) => format!("-1 {e}"),
                     None => s.ret.to_string(),
                 };
+                if !c.stream {
+                    let mut step = Step::new(
+                        s.end_us,
+                        true,
+                        "connect, no packet".into(),
+                        format!(
+                            "connect() = {result}: UDP sends nothing; the kernel records the peer"
+                        ),
+                        false,
+                    );
+                    step.bare = true;
+                    self.push(fd, step);
+                    return;
+                }
                 self.push(
                     fd,
                     Step::new(

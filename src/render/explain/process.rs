@@ -1,7 +1,7 @@
 //! Phase 0 of `--explain`: the process, observed from /proc, with the shell's part inferred.
 
 use super::Explain;
-use crate::render::fmt::Us;
+use crate::render::fmt::{Thousands, Us};
 use std::io::Write;
 
 impl<W: Write> Explain<W> {
@@ -46,17 +46,18 @@ impl<W: Write> Explain<W> {
         } else {
             self.line("   no dynamic loader mapped: a static executable");
         }
-        if let Some(cpu) = v.cpu_before_main_us {
+        if let (Some(cpu), Some(minor), Some(major)) = (
+            v.cpu_before_main_us,
+            v.minor_faults_before_main,
+            v.major_faults_before_main,
+        ) {
             self.linef(format_args!(
-                "   from the fork to main: {} of CPU time (CLOCK_PROCESS_CPUTIME_ID: the child's end of fork, execve, the loader, Rust's start-up; time spent waiting is not in it)",
-                Us(cpu)
+                "   before main: {} of CPU time, {} minor and {} major page faults (CLOCK_PROCESS_CPUTIME_ID, getrusage)",
+                Us(cpu),
+                Thousands(minor),
+                Thousands(major)
             ));
-        }
-        if let (Some(minor), Some(major)) = (v.minor_faults_before_main, v.major_faults_before_main)
-        {
-            self.linef(format_args!(
-                "   page faults by then (getrusage): {minor} minor (page already in memory), {major} major (read from disk); execve and the loader map files, their pages come in on first touch"
-            ));
+            self.note("both count from the process's fork: the end of fork, execve, the loader, Rust's start-up, and whatever ran in the process before execve (a launcher that execs in place, like cargo run, adds its own); waiting is not CPU time; a minor fault found the page in memory, a major one read it from disk");
         }
         let shells = [
             "bash", "sh", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "busybox",

@@ -155,8 +155,16 @@ EOF
 | `wtcurl.pcap`, `wtcurl-pcap.txt` (wtcurl-follow) | wtcurl's own `--pcap` capture and its `tcpdump -n -tt -r` text |
 
 Note that `strace` slows the traced program down (each syscall stops it), so durations in these
-captures are larger than in an untraced run. wtcurl was started by name, with `target/release` first
-on `PATH`, so that it too goes through a PATH lookup.
+captures are larger than in an untraced run.
+EOF
+    # Say where the wtcurl that ran lives: it is first on PATH, and its path shows up in the logs.
+    case "$BIN_DIR" in
+    "$ROOT"/*) bin_shown=${BIN_DIR#"$ROOT"/} ;;
+    *) bin_shown=$BIN_DIR ;;
+    esac
+    echo "wtcurl was started by name, with \`$bin_shown\` first on \`PATH\`, so that it too goes through a"
+    echo "PATH lookup (that directory is the executable's path in the logs and in phase 0 of \`explain.txt\`)."
+    cat <<'EOF'
 
 ## Runs
 
@@ -193,7 +201,7 @@ cargo build --release
 sudo scripts/captures.sh --real           # or OUT=/tmp/real-captures sudo -E scripts/captures.sh --real
 ```
 
-`--real` skips the lab: no namespaces, no dnsmasq or nginx, no `--cacert`. The same four commands
+`--real` skips the lab: no namespaces, no dnsmasq or nginx, no `--cacert`. The same five commands
 run directly, with the machine's own resolver, routes and CA store (curl) or wtcurl's built-in Mozilla
 roots; tcpdump still listens on `any`, so it also records unrelated traffic of the machine during the
 runs (filter with e.g. `tcpdump -r packets.pcap host <address>`). Expect differences from the lab:

@@ -147,12 +147,13 @@ impl Demo {
             "did not reach server"
         };
         println!(
-            "t={:>5.2}s  #{:<2} {:<26} circuit {:<9} {} failure(s) in the last {} (opens above {})  server connections {:>2} ({reached})",
+            "t={:>5.2}s  #{:<2} {:<26} circuit {:<9} {} {} in the last {} (opens above {})  server connections {:>2} ({reached})",
             self.start.elapsed().as_secs_f64(),
             self.n,
             what,
             s.state.to_string(),
             s.failures_in_window,
+            plural(s.failures_in_window, "failure", "failures"),
             fmt_duration(s.window),
             s.threshold,
             after,
@@ -240,11 +241,17 @@ fn main() -> std::io::Result<()> {
 
     let s = d.cb.breaker().snapshot();
     println!(
-        "\nsummary: {} requests, {} reached the server, {} refused by the open circuit; opened {} time(s)",
+        "\nsummary: {} requests, {} reached the server, {} refused by the open circuit; opened {} {}",
         d.n,
         d.server.connections(),
         s.counters.rejected,
-        s.counters.opened
+        s.counters.opened,
+        plural(s.counters.opened, "time", "times")
     );
     Ok(())
+}
+
+/// "1 failure", "2 failures": the word for a count.
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }

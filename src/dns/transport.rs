@@ -51,8 +51,14 @@ fn ignored(t: &mut Tracer, server: SocketAddr, reason: String) {
     });
 }
 
-fn emit_query(t: &mut Tracer, server: SocketAddr, transport: &str, q: &Query, attempt: u32) {
-    let at_us = t.now_us();
+fn emit_query(
+    t: &mut Tracer,
+    at_us: u64,
+    server: SocketAddr,
+    transport: &str,
+    q: &Query,
+    attempt: u32,
+) {
     t.emit(Event::DnsQuery {
         at_us,
         server,
@@ -234,17 +240,25 @@ fn udp_on_socket(
     }
     let mut sent_us: Vec<Option<u64>> = vec![None; queries.len()];
     let mut first_sent_us: Option<u64> = None;
+    // The queries go out back to back, as glibc sends them; what each one was is told after the
+    // last is sent (at its own send time), so that nothing, an observer's output included, runs
+    // between the sends.
+    let mut sent: Vec<(u64, &Query)> = Vec::with_capacity(queries.len());
     for (i, q) in queries.iter().enumerate() {
         let send_start = t.now_us();
         match sys::sendto(t, fd, &q.bytes, None) {
             Ok(_) => {
                 first_sent_us.get_or_insert(send_start);
-                emit_query(t, server, "udp", q, attempt);
-                sent_us[i] = Some(t.now_us());
+                let at = t.now_us();
+                sent.push((at, q));
+                sent_us[i] = Some(at);
                 out.sent += 1;
             }
             // An ICMP error for an earlier query of this socket came back already.
             Err(e) if is_unreachable(e) => {
+                for (at, q) in sent.drain(..) {
+                    emit_query(t, at, server, "udp", q, attempt);
+                }
                 out.failure = Some(format!("sendto {server}: {}", errno_name(e)));
                 out.unreachable = Some(e);
                 // This query and the rest are not sent: only those sent are unanswered.
@@ -257,6 +271,9 @@ fn udp_on_socket(
                 out.failure = Some(format!("sendto {server}: {}", errno_name(e)));
             }
         }
+    }
+    for (at, q) in sent {
+        emit_query(t, at, server, "udp", q, attempt);
     }
     let waiting = |answers: &[Option<Answer>]| {
         sent_us
@@ -483,8 +500,8 @@ fn tcp_on_socket(
             Err(e) => return failed(format!("send: {}", errno_name(e))),
         }
     }
-    emit_query(t, server, "tcp", q, attempt);
     let sent_us = t.now_us();
+    emit_query(t, sent_us, server, "tcp", q, attempt);
 
     let mut stream: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];

@@ -179,6 +179,9 @@ pub struct Capture {
     linktype: Linktype,
     drops_known: bool,
     notes: Mutex<Vec<String>>,
+    /// The interfaces as they were at start: enumerating them (getifaddrs and netlink) costs about
+    /// 400 µs here, too much to repeat for each resolved address between DNS and connect.
+    ifaces: Vec<pnet_datalink::NetworkInterface>,
 }
 
 fn os_err(step: &str, e: impl std::fmt::Display) -> CaptureError {
@@ -294,6 +297,7 @@ impl Capture {
             linktype,
             drops_known,
             notes: Mutex::new(Vec::new()),
+            ifaces,
         })
     }
 
@@ -312,19 +316,17 @@ impl Capture {
             }
             f.hosts.push(ip);
         }
-        if self.interface != "any" {
-            let ifaces = pnet_datalink::interfaces();
-            if let Some(via) = route_interface(ip, &ifaces)
-                && via != self.interface
-            {
-                self.notes
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(format!(
-                        "{ip} is reached through {via}, not {}: its packets are not captured",
-                        self.interface
-                    ));
-            }
+        if self.interface != "any"
+            && let Some(via) = route_interface(ip, &self.ifaces)
+            && via != self.interface
+        {
+            self.notes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(format!(
+                    "{ip} is reached through {via}, not {}: its packets are not captured",
+                    self.interface
+                ));
         }
     }
 

@@ -813,15 +813,6 @@ pub fn select_calls(log: &StraceLog) -> StraceCalls {
     out
 }
 
-/// The local time zone's offset from UTC at `epoch_s`, in seconds (what strace's `-tt` used).
-fn utc_offset_s(epoch_s: i64) -> i64 {
-    let t = epoch_s as libc::time_t;
-    // SAFETY: localtime_r only writes the tm it is given.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-    if ok { tm.tm_gmtoff as i64 } else { 0 }
-}
-
 const DAY_US: i64 = 86_400_000_000;
 
 /// strace's time minus the trace's (absolute, µs) time.
@@ -829,7 +820,7 @@ fn time_diff_us(strace: StraceTime, trace_epoch_us: u64) -> i64 {
     match strace {
         StraceTime::Epoch(us) => us as i64 - trace_epoch_us as i64,
         StraceTime::TimeOfDay(us) => {
-            let off = utc_offset_s((trace_epoch_us / 1_000_000) as i64) * 1_000_000;
+            let off = crate::sys::utc_offset_s((trace_epoch_us / 1_000_000) as i64) * 1_000_000;
             let local_tod = (trace_epoch_us as i64 + off).rem_euclid(DAY_US);
             let d = (us as i64 - local_tod).rem_euclid(DAY_US);
             if d > DAY_US / 2 { d - DAY_US } else { d }

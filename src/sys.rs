@@ -415,6 +415,19 @@ pub fn close(t: &mut Tracer, fd: Fd) -> Result<(), Errno> {
     res
 }
 
+/// The local time zone's offset from UTC at `epoch_s`, in seconds (0 if libc cannot tell): what
+/// strace's `-tt` time of day used, for wtcurl-check. No syscall: localtime_r reads the zone glibc
+/// loaded.
+pub fn utc_offset_s(epoch_s: i64) -> i64 {
+    let t = epoch_s as libc::time_t;
+    // SAFETY: libc::tm is plain old data (integers and a pointer that may be null), so all-zero
+    // is a valid value.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: localtime_r reads `t` and writes only `tm`, both valid for the call's duration.
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if ok { tm.tm_gmtoff as i64 } else { 0 }
+}
+
 /// The path execve(2) was given for this process: AT_EXECFN in the auxiliary vector, which the
 /// kernel writes on the new process's stack at execve. No syscall: glibc kept the vector.
 pub fn exec_path() -> Option<String> {

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const STRACE_SET: &str = "socket,connect,sendto,recvfrom,sendmsg,recvmsg,poll,ppoll,getsockopt,getsockname,getpeername,close";
+/// The documented `-e trace=` list (ioctl included: wtcurl's FIONREAD is compared).
+const STRACE_SET: &str = wtcurl::check::STRACE_TRACE_LIST;
 
 /// An HTTP server on 127.0.0.1 answering one request, on a thread.
 fn serve_once() -> u16 {
@@ -70,6 +71,11 @@ fn run_wtcurl(packets: bool) -> Run {
 
 /// Same, with strace's timing flags given.
 fn run_wtcurl_with(packets: bool, strace_flags: &[&str]) -> Run {
+    run_wtcurl_full(packets, strace_flags, &[])
+}
+
+/// Same, with more wtcurl flags (before the URL).
+fn run_wtcurl_full(packets: bool, strace_flags: &[&str], wtcurl_flags: &[&str]) -> Run {
     let dir = TempDir::new("check");
     let trace = dir.path().join("trace.jsonl");
     let strace = dir.path().join("strace.txt");
@@ -88,6 +94,7 @@ fn run_wtcurl_with(packets: bool, strace_flags: &[&str]) -> Run {
     if let Some(p) = &pcap {
         cmd.arg("--packets").arg("--pcap").arg(p);
     }
+    cmd.args(wtcurl_flags);
     cmd.arg(format!("http://127.0.0.1:{port}/hello.txt"));
     let out = run_bounded(&mut cmd);
     assert_eq!(
@@ -199,7 +206,7 @@ fn syscalls_match_strace_and_each_flipped_field_is_reported() {
     assert_clean(code, &out, &err);
     assert!(out.contains("syscall times: "), "{out}");
     assert!(
-        !out.contains("not compared"),
+        !out.contains("syscall times: not compared"),
         "-tt times are compared: {out}"
     );
     let n: usize = out
@@ -268,6 +275,198 @@ fn syscalls_match_strace_and_each_flipped_field_is_reported() {
     });
     let (code, out, _) = check(&t, Some(&run.strace), None, &[]);
     assert_only(code, &out, "(close) missing in trace");
+}
+
+/// The report's per-kind line, e.g. `  ioctl (FIONREAD): 1 in trace, 1 compared, 0 not compared`.
+fn kind_line<'a>(report: &'a str, label: &str) -> &'a str {
+    report
+        .lines()
+        .find(|l| l.starts_with(&format!("  {label}: ")))
+        .unwrap_or_else(|| panic!("no {label:?} line:\n{report}"))
+}
+
+/// The index among the checked syscalls, and among all events, of the `nth` syscall named `name`
+/// on a netlink socket (`--kernel-view`'s).
+fn find_netlink(evs: &[Value], name: &str, nth: usize) -> (usize, usize) {
+    let mut netlink = std::collections::HashSet::new();
+    let (mut k, mut seen) = (0, 0);
+    for (i, e) in evs.iter().enumerate() {
+        if e["type"] != "syscall" {
+            continue;
+        }
+        let n = e["name"].as_str().unwrap();
+        let fd = e["fd"].as_i64().unwrap_or(-1);
+        if n == "socket" && e["args"]["domain"] == "AF_NETLINK" {
+            netlink.insert(e["ret"].as_i64().unwrap());
+        } else if n == name && netlink.contains(&fd) {
+            if seen == nth {
+                return (k, i);
+            }
+            seen += 1;
+        }
+        if n == "close" {
+            netlink.remove(&fd);
+        }
+        k += 1;
+    }
+    panic!("no netlink {name} #{nth} in the trace");
+}
+
+/// --kernel-view under strace: its netlink sockets' calls and the FIONREAD ioctl are compared
+/// like the rest (the reviewer's run had them dropped in silence); each tampering is reported,
+/// and a syscall name the checker does not know is reported as not compared (exit 3).
+#[test]
+fn kernel_view_netlink_calls_and_fionread_are_compared() {
+    if !require_tool("strace") {
+        return;
+    }
+    let run = run_wtcurl_full(false, &["-tt", "-T"], &["--kernel-view"]);
+    let (code, out, err) = check(&run.trace, Some(&run.strace), None, &[]);
+    assert_clean(code, &out, &err);
+    let evs = events(&run.trace);
+    let n = evs.iter().filter(|e| e["type"] == "syscall").count();
+    assert!(
+        out.contains(&format!(
+            "syscalls: {n} in trace, {n} in strace, {n} compared"
+        )),
+        "every syscall event is compared:\n{out}"
+    );
+    let netlink = kind_line(&out, "on --kernel-view's netlink sockets");
+    let nl_total: usize = netlink
+        .split(": ")
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(
+        nl_total >= 8,
+        "two netlink sockets, a request and answer each: {out}"
+    );
+    assert!(
+        netlink.contains(&format!("{nl_total} compared, 0 not compared")),
+        "{out}"
+    );
+    assert!(
+        kind_line(&out, "ioctl (FIONREAD)").contains(": 1 in trace, 1 compared, 0 not compared"),
+        "{out}"
+    );
+    assert!(
+        kind_line(&out, "of a kind wtcurl-check does not know").ends_with(": 0 in trace"),
+        "{out}"
+    );
+    let dir = run.dir.path();
+
+    // A netlink recvfrom's result (the second answer: rtnetlink's link).
+    let (k, i) = find_netlink(&evs, "recvfrom", 1);
+    let t = edited(dir, "nl-ret.jsonl", evs.clone(), |e| {
+        let r = e[i]["ret"].as_i64().unwrap();
+        e[i]["ret"] = (r - 4).into();
+    });
+    let (code, out, _) = check(&t, Some(&run.strace), None, &[]);
+    assert_only(code, &out, &format!("syscall #{k} (recvfrom) ret: trace "));
+
+    // A netlink socket's protocol.
+    let (k, i) = find_syscall(&evs, "socket");
+    let (k, i) = evs
+        .iter()
+        .enumerate()
+        .skip(i)
+        .filter(|(_, e)| e["type"] == "syscall")
+        .enumerate()
+        .find(|(_, (_, e))| e["name"] == "socket" && e["args"]["domain"] == "AF_NETLINK")
+        .map(|(j, (i, _))| (k + j, i))
+        .expect("a netlink socket");
+    let t = edited(dir, "nl-proto.jsonl", evs.clone(), |e| {
+        e[i]["args"]["protocol"] = "NETLINK_XFRM".into();
+    });
+    let (code, out, _) = check(&t, Some(&run.strace), None, &[]);
+    assert_only(
+        code,
+        &out,
+        &format!("syscall #{k} (socket) protocol: trace NETLINK_XFRM, strace NETLINK_"),
+    );
+
+    // The value FIONREAD wrote.
+    let (k, i) = find_syscall(&evs, "ioctl");
+    assert_eq!(evs[i]["args"]["request"], "FIONREAD", "{}", evs[i]);
+    let t = edited(dir, "fionread.jsonl", evs.clone(), |e| {
+        let v = e[i]["args"]["value"].as_i64().unwrap();
+        e[i]["args"]["value"] = (v + 7).into();
+    });
+    let (code, out, _) = check(&t, Some(&run.strace), None, &[]);
+    assert_only(code, &out, &format!("syscall #{k} (ioctl) value: trace "));
+
+    // The ioctl gone from strace's log: reported (and the note says how strace was likely run).
+    let log = std::fs::read_to_string(&run.strace).unwrap();
+    assert_eq!(log.matches("FIONREAD").count(), 1, "{log}");
+    let no_ioctl = dir.join("no-ioctl.strace");
+    let kept: String = log
+        .lines()
+        .filter(|l| !l.contains(" ioctl("))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&no_ioctl, kept).unwrap();
+    let (code, out, _) = check(&run.trace, Some(&no_ioctl), None, &[]);
+    assert_eq!(code, 1, "{out}");
+    let m = mismatches(&out);
+    assert!(
+        m.first().is_some_and(|l| l.contains(&format!(
+            "syscall #{k} (ioctl) name: trace ioctl, strace close"
+        ))),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: strace's log has no ioctl call at all"),
+        "{out}"
+    );
+    assert!(
+        kind_line(&out, "ioctl (FIONREAD)").contains(": 1 in trace, 1 compared"),
+        "{out}"
+    );
+
+    // A syscall the checker does not know: counted, reported as not compared, exit 3.
+    let t = edited(dir, "unknown.jsonl", evs.clone(), |e| {
+        let mut x = e[i].clone();
+        x["name"] = "splice".into();
+        x["args"] = serde_json::json!({});
+        e.insert(i + 1, x);
+    });
+    let (code, out, _) = check(&t, Some(&run.strace), None, &[]);
+    assert_eq!(code, 3, "{out}");
+    assert!(mismatches(&out).is_empty(), "{out}");
+    assert!(
+        out.contains(&format!(
+            "syscalls: {} in trace, {n} in strace, {n} compared",
+            n + 1
+        )),
+        "the unknown call is counted:\n{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("not compared: unknown syscall splice")),
+        "{out}"
+    );
+    assert!(
+        kind_line(&out, "of a kind wtcurl-check does not know")
+            .contains("1 in trace, 0 compared, 1 not compared (unknown syscall splice)"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("0 mismatches, 1 trace syscall not compared\n"),
+        "{out}"
+    );
+    // With a mismatch as well, the mismatch decides the exit status.
+    let t2 = edited(dir, "unknown-and-ret.jsonl", events(&t), |e| {
+        let (_, j) = find_syscall(e, "sendto");
+        let r = e[j]["ret"].as_i64().unwrap();
+        e[j]["ret"] = (r + 1).into();
+    });
+    let (code, out, _) = check(&t2, Some(&run.strace), None, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.ends_with("1 mismatch, 1 trace syscall not compared\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -401,15 +600,38 @@ fn usage_and_input_errors_exit_2() {
     let (code, _, _) = check(&trace, None, None, &["--bogus"]);
     assert_eq!(code, 2);
     std::fs::write(dir.path().join("empty.txt"), "").unwrap();
+    let exited = dir.path().join("exited.txt");
+    std::fs::write(&exited, "4242 12:00:01.000100 +++ exited with 0 +++\n").unwrap();
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"type\":\"syscall\"}\n").unwrap();
-    let (code, _, err) = check(&bad, Some(&dir.path().join("empty.txt")), None, &[]);
+    let (code, _, err) = check(&bad, Some(&exited), None, &[]);
     assert_eq!(code, 2, "{err}");
     let (code, _, err) = check(&trace, None, Some(&dir.path().join("empty.txt")), &[]);
     assert_eq!(code, 2, "not a pcap: {err}");
-    // An empty trace against an empty strace log: nothing to disagree about.
-    let (code, out, err) = check(&trace, Some(&dir.path().join("empty.txt")), None, &[]);
+    // Not an strace log: an input error, as a pcap that is not one; never an empty log.
+    let hostname = dir.path().join("hostname");
+    std::fs::write(&hostname, "myhost\n").unwrap();
+    for (file, why) in [
+        (&hostname, "none of its 1 lines reads as strace"),
+        (&dir.path().join("empty.txt"), "the file is empty"),
+        (&trace, "none of its 1 lines reads as strace"),
+    ] {
+        let (code, out, err) = check(&trace, Some(file), None, &[]);
+        assert_eq!(code, 2, "{}: {out}{err}", file.display());
+        assert!(out.is_empty(), "no report for a bad input: {out}");
+        assert!(
+            err.contains("not an strace log") && err.contains(why),
+            "{err}"
+        );
+    }
+    // An empty trace against the log of a process that made none of the calls: nothing to
+    // disagree about.
+    let (code, out, err) = check(&trace, Some(&exited), None, &[]);
     assert_clean(code, &out, &err);
+    assert!(
+        out.contains("syscalls: 0 in trace, 0 in strace, 0 compared"),
+        "{out}"
+    );
 }
 
 #[test]

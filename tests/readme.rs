@@ -55,6 +55,11 @@ fn checking_a_run_yourself_needs_no_network() {
         section.contains("cargo install --path ."),
         "say how to put wtcurl on PATH"
     );
+    // strace must trace every kind wtcurl-check compares (ioctl's FIONREAD included).
+    assert!(
+        block.contains(&format!("-e trace={} ", wtcurl::check::STRACE_TRACE_LIST)),
+        "the strace command's -e trace= list is not wtcurl-check's: {block}"
+    );
 }
 
 #[test]

@@ -112,6 +112,12 @@ fn trace_calls(text: &str) -> Vec<Call> {
 
 /// Runs wtcurl under strace and compares; returns (exit code, number of calls compared).
 fn run_and_compare(args: &[&str]) -> (i32, usize) {
+    let (code, n, _) = run_and_compare_in(args);
+    (code, n)
+}
+
+/// Same, also returning the directory holding `trace.jsonl` and `strace.txt`.
+fn run_and_compare_in(args: &[&str]) -> (i32, usize, TempDir) {
     let dir = TempDir::new("truth");
     let strace_log = dir.path().join("strace.txt");
     let trace = dir.path().join("trace.jsonl");
@@ -144,7 +150,7 @@ fn run_and_compare(args: &[&str]) -> (i32, usize) {
         show(&from_trace),
         show(&from_strace)
     );
-    (out.status.code().unwrap_or(-1), from_trace.len())
+    (out.status.code().unwrap_or(-1), from_trace.len(), dir)
 }
 
 #[test]
@@ -159,6 +165,63 @@ fn dns_and_http_syscalls_match_strace() {
     let (code, n) = run_and_compare(&["--dns-servers", &server, &url]);
     assert_eq!(code, 0);
     assert!(n >= 15, "expected DNS and TCP syscalls, got {n}");
+}
+
+/// `--kernel-view` with DNS: the netlink sockets' calls and FIONREAD are in strace's log as in the
+/// trace, and wtcurl-check, given the same log (strace's -e trace= list above is a superset of
+/// the documented one), compares every syscall event of the trace: none left out, 0 mismatches.
+#[test]
+fn kernel_view_syscalls_match_strace_and_wtcurl_check_compares_them_all() {
+    if !(require_tool("strace") && require_tool("dnsmasq") && require_tool("nginx")) {
+        return;
+    }
+    assert!(
+        TRACED.split(',').collect::<HashSet<_>>().is_superset(
+            &wtcurl::check::STRACE_TRACE_LIST
+                .split(',')
+                .collect::<HashSet<_>>()
+        ),
+        "this test's strace list holds the documented one"
+    );
+    let dns = Dnsmasq::start(&[("truth.test", "127.0.0.1")]).expect("dnsmasq starts");
+    let web = Nginx::wetransfer_like().expect("nginx starts");
+    let url = format!("http://truth.test:{}/hello.txt", web.port);
+    let server = format!("127.0.0.1:{}", dns.port);
+    let (code, n, dir) = run_and_compare_in(&["--kernel-view", "--dns-servers", &server, &url]);
+    assert_eq!(code, 0);
+    let trace = std::fs::read_to_string(dir.path().join("trace.jsonl")).unwrap();
+    let names: Vec<String> = trace_calls(&trace).into_iter().map(|c| c.0).collect();
+    assert!(names.iter().any(|n| n == "ioctl"), "{names:?}");
+    assert!(
+        trace.contains("\"domain\":\"AF_NETLINK\""),
+        "--kernel-view's netlink sockets are in the trace"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_wtcurl-check"))
+        .arg("--trace")
+        .arg(dir.path().join("trace.jsonl"))
+        .arg("--strace")
+        .arg(dir.path().join("strace.txt"))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains(&format!(
+            "syscalls: {n} in trace, {n} in strace, {n} compared"
+        )),
+        "{report}"
+    );
+    let kinds: Vec<&str> = report.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(kinds.len(), 4, "inet, ioctl, netlink, unknown: {report}");
+    assert!(
+        kinds[..3].iter().all(|l| l.contains(" 0 not compared")),
+        "{report}"
+    );
+    assert!(kinds[3].ends_with(": 0 in trace"), "{report}");
+    assert!(
+        !report.contains("\nnot compared: ") && report.ends_with("\n0 mismatches\n"),
+        "{report}"
+    );
 }
 
 /// The first DNS server's port is closed: wtcurl's connected UDP socket learns it from an ICMP

@@ -11,10 +11,13 @@
 use super::Explain;
 use super::packets::arrow;
 use crate::error::Phase;
-use crate::event::{Event, SyscallArgs, SyscallRecord};
+use crate::event::{Event, FinEvidence, SyscallArgs, SyscallRecord};
 use crate::render::fmt::Thousands;
 use std::io::Write;
 use std::net::SocketAddr;
+
+/// Linux's TCP_CLOSE_WAIT state number: the peer's FIN has arrived.
+const TCP_CLOSE_WAIT: u8 = 8;
 
 /// Arrows kept in all; a longer run is summarised.
 const STEPS_MAX: usize = 300;
@@ -107,6 +110,8 @@ pub(super) struct SyscallLadder {
     steps: usize,
     omitted: usize,
     tls_fd: Option<i32>,
+    /// When TCP_INFO said CLOSE_WAIT (the server's FIN had arrived) on the closing socket.
+    close_wait_seen_us: Option<u64>,
 }
 
 impl SyscallLadder {
@@ -139,6 +144,9 @@ impl SyscallLadder {
         match event {
             Event::Phase { phase, .. } => self.phase = Some(*phase),
             Event::Syscall(s) => self.syscall(s),
+            Event::TcpInfo { at_us, info, .. } if info.state == TCP_CLOSE_WAIT => {
+                self.close_wait_seen_us.get_or_insert(*at_us);
+            }
             Event::ConnectResult {
                 at_us,
                 fd,
@@ -326,10 +334,41 @@ impl SyscallLadder {
                 at_us,
                 fd,
                 first_fin,
+                fin_evidence,
                 unread_bytes,
                 body_unread,
             } => {
                 let unread = unread_bytes.unwrap_or(0);
+                if *fin_evidence == FinEvidence::CloseWait {
+                    // No recvfrom saw the server's FIN, but TCP_INFO said CLOSE_WAIT before
+                    // close(): draw it before wtcurl's, at the time of that read.
+                    let seen_at = self.close_wait_seen_us.unwrap_or(*at_us);
+                    let room = self.steps < STEPS_MAX;
+                    let mut added = false;
+                    if let Some(c) = self.conv(*fd)
+                        && let Some(i) = c.steps.iter().rposition(|s| s.out && s.label == "FIN")
+                    {
+                        c.steps[i].note =
+                            "close(); the kernel answers the server's FIN with its own".into();
+                        let step = Step::new(
+                            seen_at.min(c.steps[i].at_us),
+                            false,
+                            "FIN".into(),
+                            "inferred: the server's FIN; no syscall read it, but TCP_INFO said CLOSE_WAIT here, so it had arrived by then".into(),
+                            false,
+                        );
+                        if room {
+                            c.steps.insert(i, step);
+                        }
+                        added = true;
+                    }
+                    match (added, room) {
+                        (true, true) => self.steps += 1,
+                        (true, false) => self.omitted += 1,
+                        _ => {}
+                    }
+                }
+                self.close_wait_seen_us = None;
                 if unread > 0 {
                     // close() found bytes unread: Linux sent RST, not the FIN drawn at close().
                     if let Some(step) = self
@@ -354,15 +393,14 @@ impl SyscallLadder {
                         ),
                     );
                 } else if first_fin == "client" {
+                    let note = if *fin_evidence == FinEvidence::NoFinBeforeClose {
+                        "inferred: the server's FIN, after ours (TCP_INFO just before close() showed none yet; it may have crossed ours)"
+                    } else {
+                        "inferred: the server's FIN; no syscall sees it, nor whether it came before or after ours"
+                    };
                     self.push(
                         *fd,
-                        Step::new(
-                            *at_us,
-                            false,
-                            "FIN".into(),
-                            "inferred: the server's FIN; no syscall sees it, nor whether it came before or after ours".into(),
-                            false,
-                        ),
+                        Step::new(*at_us, false, "FIN".into(), note.into(), false),
                     );
                 }
                 if let Some(c) = self.conv(*fd) {
@@ -753,6 +791,7 @@ mod tests {
             at_us: 12,
             fd: 3,
             first_fin: "server".into(),
+            fin_evidence: crate::event::FinEvidence::RecvfromEof,
             unread_bytes: Some(0),
             body_unread: false,
         });
@@ -784,6 +823,7 @@ mod tests {
             at_us: 12,
             fd: 3,
             first_fin: "none".into(),
+            fin_evidence: crate::event::FinEvidence::NoFinBeforeClose,
             unread_bytes: Some(62464),
             body_unread: true,
         });

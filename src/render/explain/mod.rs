@@ -785,7 +785,7 @@ impl<W: Write> Explain<W> {
                     } else {
                         ""
                     };
-                    self.note(format_args!("observed: just before close() the kernel had received no FIN from the server (TCP_INFO), so wtcurl's FIN leaves first; inferred from TCP's rules: this host holds TIME_WAIT (60 s on Linux); if the server's FIN was already in flight{answering}, both sides pass through CLOSING and both hold TIME_WAIT (simultaneous close)"));
+                    self.note(format_args!("observed: TCP_INFO just before close() showed no FIN from the server; inferred from TCP's rules: wtcurl's FIN most likely leaves first, so this host holds TIME_WAIT (60 s on Linux); a server FIN already in flight{answering} makes both sides pass through CLOSING and both hold TIME_WAIT (simultaneous close), one arriving before close() takes effect puts TIME_WAIT on the server"));
                 } else {
                     self.linef(format_args!(
                         "   fd {fd} closed by wtcurl; at the end of the transfer the kernel had received no FIN from the server (TCP_INFO, not asked again just before close())"

@@ -144,6 +144,38 @@ impl SyscallLadder {
         match event {
             Event::Phase { phase, .. } => self.phase = Some(*phase),
             Event::Syscall(s) => self.syscall(s),
+            Event::KernelClose {
+                fd, client, server, ..
+            } => {
+                // --kernel-view saw the server's FIN come first although TCP_INFO just before
+                // close() showed none: it arrived while close() ran. Redraw in that order.
+                let ends_in = |h: &[crate::event::SocketStateSeen], state: &str| {
+                    h.last().is_some_and(|s| s.state == state)
+                };
+                let server_first = (ends_in(server, "TIME_WAIT") && !ends_in(client, "TIME_WAIT"))
+                    || client.iter().any(|s| s.state == "LAST_ACK");
+                if server_first
+                    && let Some(c) = self
+                        .convs
+                        .iter_mut()
+                        .rev()
+                        .find(|c| c.fd == *fd && c.stream)
+                    && let Some(ours) = c.steps.iter().rposition(|s| s.out && s.label == "FIN")
+                    && let Some(theirs) = c.steps.iter().rposition(|s| {
+                        !s.out
+                            && s.label == "FIN"
+                            && s.note.starts_with("inferred: the server's FIN, after ours")
+                    })
+                    && theirs > ours
+                {
+                    let mut step = c.steps.remove(theirs);
+                    step.at_us = c.steps[ours].at_us;
+                    step.note = "inferred from what --kernel-view saw (the server holds TIME_WAIT): the server's FIN came first; it arrived after the last TCP_INFO, before close() took effect".into();
+                    c.steps[ours].note =
+                        "close(); the kernel answers the server's FIN with its own".into();
+                    c.steps.insert(ours, step);
+                }
+            }
             Event::TcpInfo { at_us, info, .. } if info.state == TCP_CLOSE_WAIT => {
                 self.close_wait_seen_us.get_or_insert(*at_us);
             }
@@ -805,6 +837,68 @@ mod tests {
                 .all(|g| !g.contains("inferred: the server's FIN")),
             "{got:?}"
         );
+    }
+
+    /// No FIN from the server before close() (TCP_INFO), so ours is drawn first; when
+    /// --kernel-view then sees the server holding TIME_WAIT, theirs is redrawn before ours.
+    #[test]
+    fn the_fins_follow_what_the_kernel_view_saw() {
+        use crate::event::{FinEvidence, SocketStateSeen};
+        let close = |l: &mut SyscallLadder| {
+            connected(l);
+            l.on_event(&sys("close", 0, None, 11, json!({})));
+            l.on_event(&Event::Closed {
+                at_us: 12,
+                fd: 3,
+                first_fin: "client".into(),
+                fin_evidence: FinEvidence::NoFinBeforeClose,
+                unread_bytes: Some(0),
+                body_unread: false,
+            });
+        };
+        let kernel_close = |server: &str| Event::KernelClose {
+            at_us: 20,
+            fd: 3,
+            local: "127.0.0.1:40000".parse().unwrap(),
+            peer: "127.0.0.1:80".parse().unwrap(),
+            client: vec![SocketStateSeen {
+                after_close_us: 5,
+                state: if server == "TIME_WAIT" {
+                    "gone"
+                } else {
+                    "TIME_WAIT"
+                }
+                .into(),
+                timer_ms: None,
+            }],
+            server: vec![SocketStateSeen {
+                after_close_us: 5,
+                state: server.into(),
+                timer_ms: None,
+            }],
+            source: String::new(),
+            error: None,
+        };
+        let mut l = SyscallLadder::default();
+        close(&mut l);
+        l.on_event(&kernel_close("gone"));
+        let got = labels(&l);
+        assert!(
+            got[3].starts_with("FIN | close(); the kernel sends the FIN"),
+            "{got:?}"
+        );
+        assert!(
+            got[4].starts_with("FIN | inferred: the server's FIN, after ours"),
+            "{got:?}"
+        );
+
+        let mut l = SyscallLadder::default();
+        close(&mut l);
+        l.on_event(&kernel_close("TIME_WAIT"));
+        let got = labels(&l);
+        assert!(got[3].contains("the server's FIN came first"), "{got:?}");
+        assert!(got[4].contains("answers the server's FIN"), "{got:?}");
+        assert_eq!(got.len(), 5, "{got:?}");
     }
 
     #[test]

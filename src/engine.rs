@@ -2,7 +2,7 @@
 
 use crate::dns::{self, Family, ResolverConfig};
 use crate::error::{Error, Label, Phase, Result};
-use crate::event::{AddressSource, Event, Tracer};
+use crate::event::{AddressSource, Event, FinEvidence, Tracer};
 use crate::exchange::{self, BodyUse, ExchangeSpec};
 use crate::http::redirect::{FollowInput, follow, location};
 use crate::http::request::{RequestParams, strip_for_other_host};
@@ -485,20 +485,15 @@ fn hop_once(
     phase(t, hop, Phase::Close);
     let end_info = sys::tcp_info(t, conn.fd).ok();
     if let Some(info) = end_info {
-        let at = t.now_us();
-        t.emit(Event::TcpInfo {
-            at_us: at,
-            fd: conn.fd.0,
-            when: "end".into(),
-            info,
-        });
+        emit_tcp_info(t, conn.fd, "end", info);
     }
     // The server's FIN came first if we read EOF, or if the kernel already moved to CLOSE_WAIT.
-    let peer_closed = result.as_ref().map(|x| x.0.peer_closed).unwrap_or(false)
-        || end_info.is_some_and(|i| i.state == TCP_CLOSE_WAIT);
+    let eof = result.as_ref().is_ok_and(|x| x.0.peer_closed);
+    let close_wait_at_end = end_info.is_some_and(|i| i.state == TCP_CLOSE_WAIT);
     // Like curl, say goodbye inside TLS (close_notify) before closing the socket.
     if let Some(stream) = tls_stream.as_mut()
-        && !peer_closed
+        && !eof
+        && !close_wait_at_end
     {
         let _ = stream.close_notify(t);
     }
@@ -506,9 +501,32 @@ fn hop_once(
     let unread_bytes = sys::unread_bytes(t, conn.fd).ok();
     let reset = unread_bytes.is_some_and(|n| n > 0);
     let body_unread = result.as_ref().is_ok_and(|x| !x.0.body_complete);
+    // Who sends the first FIN is decided by the state at close(), not at the end of the transfer:
+    // a server answers close_notify (or its own timer) by closing, and its FIN may arrive in
+    // between. So ask once more, as late as possible, when anyone looks at the syscalls (the
+    // plain path keeps its syscall count; nothing there shows who closed first).
+    let before_close = if t.wants_syscalls() && !eof && !close_wait_at_end {
+        let info = sys::tcp_info(t, conn.fd).ok();
+        if let Some(info) = info {
+            emit_tcp_info(t, conn.fd, "before_close", info);
+        }
+        info
+    } else {
+        None
+    };
+    let close_wait_before_close = before_close.is_some_and(|i| i.state == TCP_CLOSE_WAIT);
     let _ = sys::close(t, conn.fd);
     let at = t.now_us();
-    let first_fin = match (peer_closed, reset) {
+    let fin_evidence = if eof {
+        FinEvidence::RecvfromEof
+    } else if close_wait_at_end || close_wait_before_close {
+        FinEvidence::CloseWait
+    } else if before_close.is_some() {
+        FinEvidence::NoFinBeforeClose
+    } else {
+        FinEvidence::NoFinAtEnd
+    };
+    let first_fin = match (fin_evidence.server_first(), reset) {
         (true, _) => "server",
         (false, false) => "client",
         (false, true) => "none",
@@ -517,6 +535,7 @@ fn hop_once(
         at_us: at,
         fd: conn.fd.0,
         first_fin: first_fin.into(),
+        fin_evidence,
         unread_bytes,
         body_unread,
     });
@@ -524,6 +543,17 @@ fn hop_once(
         crate::kernel::close_view(t, conn.fd, conn.local, conn.peer);
     }
     result
+}
+
+/// Emits a `tcp_info` event for a TCP_INFO just read.
+fn emit_tcp_info(t: &mut Tracer, fd: sys::Fd, when: &str, info: crate::event::TcpInfoView) {
+    let at = t.now_us();
+    t.emit(Event::TcpInfo {
+        at_us: at,
+        fd: fd.0,
+        when: when.into(),
+        info,
+    });
 }
 
 /// On a connected socket: the TLS handshake for https, then the HTTP exchange and the redirect

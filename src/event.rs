@@ -286,6 +286,30 @@ pub struct SocketStateSeen {
     pub timer_ms: Option<u32>,
 }
 
+/// How wtcurl knows whose FIN went first, in the `closed` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinEvidence {
+    /// Observed: a recvfrom() returned 0, the server's FIN had arrived.
+    RecvfromEof,
+    /// Observed: TCP_INFO before close() said CLOSE_WAIT, the kernel had received the server's FIN.
+    CloseWait,
+    /// Observed: TCP_INFO just before close() (after close_notify and FIONREAD) said no FIN
+    /// had arrived, so close() sent the first one; the server's may have been in flight (then
+    /// both FINs cross: a simultaneous close).
+    NoFinBeforeClose,
+    /// Only TCP_INFO at the end of the transfer (before close_notify) was read: no observer
+    /// wanted syscalls, so the check just before close() was skipped. A weaker guess.
+    NoFinAtEnd,
+}
+
+impl FinEvidence {
+    /// The server's FIN was seen before close().
+    pub fn server_first(self) -> bool {
+        matches!(self, FinEvidence::RecvfromEof | FinEvidence::CloseWait)
+    }
+}
+
 /// Where a name's addresses came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -665,9 +689,13 @@ pub enum Event {
     Closed {
         at_us: u64,
         fd: i32,
-        /// `server` when the server's FIN (EOF) came first, `client` when wtcurl's close() sent the
-        /// first FIN, `none` when close() sent RST (bytes left unread) before any FIN.
+        /// `server` when the server's FIN arrived before close() (EOF read, or CLOSE_WAIT),
+        /// `client` when no FIN from the server had arrived at close(), so wtcurl's close() sent
+        /// the first FIN (the server's may have crossed it), `none` when close() sent RST (bytes
+        /// left unread) before any FIN.
         first_fin: String,
+        /// How `first_fin` is known.
+        fin_evidence: FinEvidence,
         /// Bytes waiting unread in the receive queue just before close() (ioctl FIONREAD); None
         /// when the kernel would not say. More than 0 means Linux sends RST, not FIN.
         unread_bytes: Option<u64>,

@@ -1,7 +1,7 @@
 //! A recorded plain-HTTP run (DNS over UDP, connect, 301, close) as events, for snapshot tests.
 
 use crate::error::{Label, Phase};
-use crate::event::{AddressSource, DnsRecord, Event, SyscallRecord, TcpInfoView};
+use crate::event::{AddressSource, DnsRecord, Event, FinEvidence, SyscallRecord, TcpInfoView};
 use serde_json::json;
 
 fn sys(
@@ -155,8 +155,11 @@ pub fn plain_http_301() -> Vec<Event> {
         Event::Phase { at_us: 650, hop: 0, phase: Phase::Close },
         sys("getsockopt", 3, 0, None, 660, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 232})),
         Event::TcpInfo { at_us: 670, fd: 3, when: "end".into(), info },
+        sys("ioctl", 3, 0, None, 671, json!({"request": "FIONREAD", "value": 0})),
+        sys("getsockopt", 3, 0, None, 672, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 232})),
+        Event::TcpInfo { at_us: 679, fd: 3, when: "before_close".into(), info },
         sys("close", 3, 0, None, 680, json!({})),
-        Event::Closed { at_us: 690, fd: 3, first_fin: "client".into(), unread_bytes: Some(0), body_unread: false },
+        Event::Closed { at_us: 690, fd: 3, first_fin: "client".into(), fin_evidence: FinEvidence::NoFinBeforeClose, unread_bytes: Some(0), body_unread: false },
         Event::Done { at_us: 700, exit_code: 0 },
     ]
 }
@@ -434,10 +437,17 @@ pub fn kernel_view_lab() -> Vec<Event> {
             when: "end".into(),
             info: info(5, 4, 79, 860),
         },
+        Event::TcpInfo {
+            at_us: 920,
+            fd: 3,
+            when: "before_close".into(),
+            info: info(5, 4, 79, 860),
+        },
         Event::Closed {
             at_us: 950,
             fd: 3,
             first_fin: "client".into(),
+            fin_evidence: FinEvidence::NoFinBeforeClose,
             unread_bytes: Some(0),
             body_unread: false,
         },
@@ -511,6 +521,7 @@ pub fn kernel_view_server_closes_first() -> Vec<Event> {
             at_us: 950,
             fd: 3,
             first_fin: "server".into(),
+            fin_evidence: FinEvidence::RecvfromEof,
             unread_bytes: Some(0),
             body_unread: false,
         },
@@ -992,11 +1003,20 @@ pub fn https_200() -> Vec<Event> {
             level: "warning".into(),
             description: "close_notify".into(),
         },
+        sys("ioctl", 3, 0, None, 971, json!({"request": "FIONREAD", "value": 0})),
+        sys("getsockopt", 3, 0, None, 972, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 232})),
+        Event::TcpInfo {
+            at_us: 979,
+            fd: 3,
+            when: "before_close".into(),
+            info: TcpInfoView { state: 1, ..Default::default() },
+        },
         sys("close", 3, 0, None, 980, json!({})),
         Event::Closed {
             at_us: 990,
             fd: 3,
             first_fin: "client".into(),
+            fin_evidence: FinEvidence::NoFinBeforeClose,
             unread_bytes: Some(0),
             body_unread: false,
         },
@@ -1005,6 +1025,146 @@ pub fn https_200() -> Vec<Event> {
             exit_code: 0,
         },
     ]
+}
+
+/// Like [`sys`], with the start and end times as recorded.
+fn sys_at(
+    name: &'static str,
+    fd: i32,
+    ret: i64,
+    (start_us, end_us): (u64, u64),
+    args: serde_json::Value,
+) -> Event {
+    Event::Syscall(SyscallRecord {
+        name,
+        fd: Some(fd),
+        ret,
+        errno: None,
+        start_us,
+        end_us,
+        args: crate::event::SyscallArgs::from_json(args),
+    })
+}
+
+/// [`https_200`] whose close went the other way, as recorded from `wtcurl --demo --trace-json`
+/// (hop 2; times shifted to this fixture, fd and addresses renamed, the kernel view's netlink
+/// syscalls left out): TCP_INFO said ESTABLISHED at the end, wtcurl sent close_notify, the
+/// stand-in answered it by closing, and TCP_INFO just before close() said CLOSE_WAIT (one more
+/// byte and segment received: the FIN). The server's FIN came first, and the kernel view shows
+/// the server holding TIME_WAIT.
+pub fn https_server_closes_after_close_notify() -> Vec<Event> {
+    use crate::event::SocketStateSeen;
+    let web: std::net::SocketAddr = "127.0.0.1:8443".parse().unwrap();
+    let local: std::net::SocketAddr = "127.0.0.1:43211".parse().unwrap();
+    let mut events: Vec<Event> = https_200()
+        .into_iter()
+        .take_while(|e| {
+            !matches!(
+                e,
+                Event::Phase {
+                    phase: Phase::Close,
+                    ..
+                }
+            )
+        })
+        .collect();
+    let info =
+        |state, rttvar_us, snd_cwnd, bytes_acked, bytes_received, segs_out, segs_in| TcpInfoView {
+            state,
+            rtt_us: 47,
+            rttvar_us,
+            snd_mss: 32768,
+            rcv_mss: 756,
+            snd_cwnd,
+            retransmits: 0,
+            total_retrans: 0,
+            bytes_acked,
+            bytes_received,
+            segs_out,
+            segs_in,
+        };
+    let tcp_info = json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 280});
+    events.extend([
+        Event::Phase {
+            at_us: 950,
+            hop: 0,
+            phase: Phase::Close,
+        },
+        sys_at("getsockopt", 3, 0, (962, 969), tcp_info.clone()),
+        Event::TcpInfo {
+            at_us: 981,
+            fd: 3,
+            when: "end".into(),
+            info: info(1, 59, 13, 438, 1_281, 6, 5),
+        },
+        sys_at(
+            "sendto",
+            3,
+            24,
+            (1_016, 1_097),
+            json!({"len": 24, "flags": "MSG_NOSIGNAL", "to": null}),
+        ),
+        Event::TlsRecord {
+            at_us: 1_114,
+            direction: "sent".into(),
+            content_type: "application_data".into(),
+            version: "TLS 1.2".into(),
+            length: 19,
+            encrypted: true,
+        },
+        Event::TlsAlert {
+            at_us: 1_171,
+            direction: "sent".into(),
+            level: "warning".into(),
+            description: "close_notify".into(),
+        },
+        sys_at(
+            "ioctl",
+            3,
+            0,
+            (1_181, 1_185),
+            json!({"request": "FIONREAD", "value": 0}),
+        ),
+        sys_at("getsockopt", 3, 0, (1_202, 1_203), tcp_info),
+        Event::TcpInfo {
+            at_us: 1_212,
+            fd: 3,
+            when: "before_close".into(),
+            info: info(8, 44, 14, 462, 1_282, 7, 6),
+        },
+        sys_at("close", 3, 0, (1_224, 1_258), json!({})),
+        Event::Closed {
+            at_us: 1_265,
+            fd: 3,
+            first_fin: "server".into(),
+            fin_evidence: FinEvidence::CloseWait,
+            unread_bytes: Some(0),
+            body_unread: false,
+        },
+        Event::KernelClose {
+            at_us: 1_420,
+            fd: 3,
+            local,
+            peer: web,
+            client: vec![SocketStateSeen {
+                after_close_us: 24,
+                state: "gone".into(),
+                timer_ms: None,
+            }],
+            server: vec![SocketStateSeen {
+                after_close_us: 24,
+                state: "TIME_WAIT".into(),
+                timer_ms: Some(60_000),
+            }],
+            source: "netlink sock_diag, the exact 4-tuple (as `ss -tan`), 8 syscalls".into(),
+            error: None,
+        },
+        Event::Done {
+            at_us: 1_557,
+            exit_code: 0,
+        },
+    ]);
+    events
 }
 
 /// `wtcurl -f --kernel-view http://127.0.0.1:18404/` against a server that answers 404 with a
@@ -1115,9 +1275,11 @@ pub fn closed_with_unread_body() -> Vec<Event> {
         Event::Phase { at_us: 830, hop: 0, phase: Phase::Close },
         sys("getsockopt", 5, 0, None, 840, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 280})),
         Event::TcpInfo { at_us: 850, fd: 5, when: "end".into(), info: info(5, 6, 81, 128_000) },
-        sys("ioctl", 5, 0, None, 860, json!({"request": "FIONREAD", "value": 62464})),
+        sys("ioctl", 5, 0, None, 855, json!({"request": "FIONREAD", "value": 62464})),
+        sys("getsockopt", 5, 0, None, 861, json!({"level": "SOL_TCP", "optname": "TCP_INFO", "len": 280})),
+        Event::TcpInfo { at_us: 869, fd: 5, when: "before_close".into(), info: info(5, 6, 81, 128_000) },
         sys("close", 5, 0, None, 870, json!({})),
-        Event::Closed { at_us: 880, fd: 5, first_fin: "none".into(), unread_bytes: Some(62_464), body_unread: true },
+        Event::Closed { at_us: 880, fd: 5, first_fin: "none".into(), fin_evidence: FinEvidence::NoFinBeforeClose, unread_bytes: Some(62_464), body_unread: true },
         Event::KernelClose {
             at_us: 990,
             fd: 5,

@@ -77,6 +77,16 @@ mod snapshots {
         ));
     }
 
+    /// HTTPS whose server answered close_notify by closing: TCP_INFO said CLOSE_WAIT just before
+    /// close(), so the close phase, the ladder (the server's FIN drawn before wtcurl's) and the
+    /// kernel view's verdict all say the server's FIN came first and the server holds TIME_WAIT.
+    #[test]
+    fn explain_https_server_closes_after_close_notify() {
+        let text = explain_with_syscall_ladder(&fixture::https_server_closes_after_close_notify());
+        assert!(!text.contains("wtcurl's FIN"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
     /// A refused connect: the ladder draws the SYN and the RST it got, no FIN; the waterfall
     /// stops at TCP and marks it.
     #[test]

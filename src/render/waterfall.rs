@@ -89,7 +89,7 @@ fn rows(h: &HopTimes, total: u64) -> ([Option<Row>; 6], Option<(Failure, &'stati
             "request sent",
             pre,
             h.request_written,
-            "time_pretransfer at start",
+            "time_pretransfer at the row's start (request about to be sent)",
         ),
         (
             "waiting (TTFB)",

@@ -29,34 +29,63 @@ impl fmt::Display for History<'_> {
     }
 }
 
-/// Who holds TIME_WAIT, from the last state seen on each side ("" when a side was never seen)
-/// and how the close went (as the `closed` event said).
-fn close_verdict(client: &str, server: &str, close: LastClose) -> &'static str {
+/// Who holds TIME_WAIT, from the last state seen on each side ("" when a side was never seen),
+/// whether wtcurl's side went through LAST_ACK, and how the close went (as the `closed` event
+/// said). When what the kernel shows contradicts the Close phase, the verdict says so.
+fn close_verdict(
+    client: &str,
+    client_last_ack: bool,
+    server: &str,
+    close: LastClose,
+) -> &'static str {
     let server_fin_first = close.server_fin_first;
     if close.reset && matches!(client, "gone" | "") && server != "TIME_WAIT" {
         return "observed: no TIME_WAIT on wtcurl's side, as the RST predicts: close() found unread bytes, so the kernel reset the connection instead of sending a FIN";
     }
-    if close.body_unread && client == "gone" && !server_fin_first {
+    if close.body_unread
+        && client == "gone"
+        && !server_fin_first
+        && !client_last_ack
+        && server != "TIME_WAIT"
+    {
         return "wtcurl's socket was gone with no TIME_WAIT although wtcurl's FIN went first: inferred, more of the unread body arrived after close() and the kernel answered it with RST, which leaves no TIME_WAIT on either side (--packets shows the segments)";
     }
     match (client, server) {
+        ("TIME_WAIT", "TIME_WAIT") => {
+            "observed: both sides hold TIME_WAIT; by TCP's rules each FIN left before the other arrived: the FINs crossed (simultaneous close, both sides passed through CLOSING)"
+        }
+        ("TIME_WAIT", _) if server_fin_first => {
+            "observed: this host (wtcurl's side) holds TIME_WAIT, which by TCP's rules means wtcurl's FIN went first; this contradicts the Close phase above, which saw the server's FIN before close()"
+        }
         ("TIME_WAIT", _) => {
             "observed: this host (wtcurl's side) holds TIME_WAIT, because wtcurl sent the first FIN"
+        }
+        (_, "TIME_WAIT") if close.client_fin_first => {
+            "observed: the server holds TIME_WAIT, so its FIN came first after all, not wtcurl's as the Close phase above inferred: inferred, it arrived after the last TCP_INFO, before close() took effect"
         }
         (_, "TIME_WAIT") => {
             "observed: the server holds TIME_WAIT, because its FIN came first; the side that closes second keeps no TIME_WAIT"
         }
+        _ if client_last_ack && close.client_fin_first => {
+            "observed: wtcurl's side went through LAST_ACK, which by TCP's rules means the server's FIN came first after all (so the server holds TIME_WAIT), not wtcurl's as the Close phase above inferred: inferred, it arrived after the last TCP_INFO, before close() took effect"
+        }
         ("gone", "") if server_fin_first => {
             "wtcurl's socket left the table without TIME_WAIT: the server's FIN came first, so the server holds TIME_WAIT (inferred: it is not visible here)"
         }
+        ("gone", _) if server_fin_first => {
+            "wtcurl's socket left the table without TIME_WAIT, as it does when the server's FIN comes first, but the server's side shows no TIME_WAIT either: inferred, the connection ended with a reset (RST) (--packets shows the segments)"
+        }
         ("gone", _) => {
-            "wtcurl's socket was gone with no TIME_WAIT although wtcurl closed first: inferred, the connection ended with a reset (RST), which leaves no TIME_WAIT on either side (--packets shows the segments)"
+            "wtcurl's socket was gone with no TIME_WAIT although the Close phase found no FIN from the server before close(): inferred, either the connection ended with a reset (RST), which leaves no TIME_WAIT on either side, or the server's FIN arrived just before close() and the server holds TIME_WAIT (--packets shows which)"
         }
         ("FIN_WAIT1", _) => {
             "no TIME_WAIT yet after the polls (about 127 ms): the server had not acknowledged wtcurl's FIN"
         }
         ("FIN_WAIT2", _) => {
             "no TIME_WAIT yet after the polls (about 127 ms): the server acknowledged wtcurl's FIN but had not sent its own (Linux gives up on FIN_WAIT2 after net.ipv4.tcp_fin_timeout, 60 s by default)"
+        }
+        ("CLOSING", _) => {
+            "no TIME_WAIT yet after the polls (about 127 ms): the FINs crossed (simultaneous close) and wtcurl's was not acknowledged yet; both sides end in TIME_WAIT"
         }
         ("LAST_ACK", _) => {
             "no TIME_WAIT on wtcurl's side: the server's FIN came first, and wtcurl's own FIN was not acknowledged yet when the polls ended (about 127 ms)"
@@ -170,7 +199,9 @@ impl<W: Write> Explain<W> {
                     self.linef(format_args!("   the server's side: {}", History(server)));
                 }
                 let close = self.last_close.take().unwrap_or_default();
-                let verdict = close_verdict(last_state(client), last_state(server), close);
+                let last_ack = client.iter().any(|s| s.state == "LAST_ACK");
+                let verdict =
+                    close_verdict(last_state(client), last_ack, last_state(server), close);
                 self.note(verdict);
             }
             _ => {}
@@ -285,33 +316,63 @@ mod tests {
 
     #[test]
     fn the_verdict_names_who_holds_time_wait_or_why_nobody_does_yet() {
-        let close = |server_fin_first, reset, body_unread| LastClose {
+        let close = |server_fin_first: bool, reset: bool, body_unread: bool| LastClose {
             server_fin_first,
+            client_fin_first: !server_fin_first && !reset,
             reset,
             body_unread,
         };
+        let v = |client, server, close| close_verdict(client, false, server, close);
         let (client_first, server_first) = (close(false, false, false), close(true, false, false));
+        assert!(v("TIME_WAIT", "", client_first).contains("wtcurl's side) holds TIME_WAIT"));
+        assert!(v("gone", "TIME_WAIT", server_first).contains("the server holds TIME_WAIT"));
+        assert!(v("gone", "", server_first).contains("so the server holds TIME_WAIT (inferred"));
+        assert!(v("gone", "", client_first).contains("reset (RST)"));
+        assert!(v("FIN_WAIT2", "", client_first).contains("had not sent its own"));
+        assert!(v("FIN_WAIT1", "", client_first).contains("had not acknowledged"));
+        assert!(v("LAST_ACK", "", server_first).contains("not acknowledged yet"));
+        assert!(v("", "", client_first).starts_with("no TIME_WAIT"));
+        assert!(v("gone", "", close(false, true, true)).contains("as the RST predicts"));
         assert!(
-            close_verdict("TIME_WAIT", "", client_first).contains("wtcurl's side) holds TIME_WAIT")
-        );
-        assert!(
-            close_verdict("gone", "TIME_WAIT", server_first).contains("the server holds TIME_WAIT")
-        );
-        assert!(
-            close_verdict("gone", "", server_first)
-                .contains("so the server holds TIME_WAIT (inferred")
-        );
-        assert!(close_verdict("gone", "", client_first).contains("reset (RST)"));
-        assert!(close_verdict("FIN_WAIT2", "", client_first).contains("had not sent its own"));
-        assert!(close_verdict("FIN_WAIT1", "", client_first).contains("had not acknowledged"));
-        assert!(close_verdict("LAST_ACK", "", server_first).contains("not acknowledged yet"));
-        assert!(close_verdict("", "", client_first).starts_with("no TIME_WAIT"));
-        assert!(
-            close_verdict("gone", "", close(false, true, true)).contains("as the RST predicts")
-        );
-        assert!(
-            close_verdict("gone", "gone", close(false, false, true))
+            v("gone", "gone", close(false, false, true))
                 .contains("more of the unread body arrived after close()")
         );
+        assert!(v("TIME_WAIT", "TIME_WAIT", client_first).contains("simultaneous close"));
+        assert!(v("CLOSING", "", client_first).contains("FINs crossed"));
+    }
+
+    /// What the kernel shows after close() never silently disagrees with the Close phase.
+    #[test]
+    fn a_verdict_that_contradicts_the_close_phase_says_so() {
+        let client_first = LastClose {
+            client_fin_first: true,
+            ..LastClose::default()
+        };
+        let server_first = LastClose {
+            server_fin_first: true,
+            ..LastClose::default()
+        };
+        for (client, last_ack, server) in [("gone", false, "TIME_WAIT"), ("gone", true, "")] {
+            let v = close_verdict(client, last_ack, server, client_first);
+            assert!(
+                v.contains("not wtcurl's as the Close phase above inferred"),
+                "{v}"
+            );
+            assert!(!v.contains("because wtcurl sent the first FIN"), "{v}");
+        }
+        let v = close_verdict("TIME_WAIT", false, "", server_first);
+        assert!(v.contains("contradicts the Close phase"), "{v}");
+        // Agreeing cases do not cry contradiction.
+        for (client, server, close) in [
+            ("TIME_WAIT", "", client_first),
+            ("gone", "TIME_WAIT", server_first),
+            ("gone", "", server_first),
+        ] {
+            let v = close_verdict(client, false, server, close);
+            assert!(
+                !v.contains("contradicts") && !v.contains("after all"),
+                "{v}"
+            );
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! `--explain`: the numbered, timed, human story of the run, streamed to stderr as events arrive.
 
 use crate::error::Phase;
-use crate::event::{Event, Observer};
+use crate::event::{Event, FinEvidence, Observer};
 use crate::render::fmt::{Escaped, Maybe, StackText, SyscallLine, Thousands, Us};
 use crate::render::palette::Palette;
 use crate::render::waterfall::{self, HopTimes};
@@ -15,6 +15,9 @@ mod process;
 mod syscall_ladder;
 mod tls;
 
+/// Linux's TCP_ESTABLISHED state number (include/net/tcp_states.h).
+const TCP_ESTABLISHED: u8 = 1;
+
 /// Syscalls shown per body before the rest are summarised (the JSON trace keeps every one).
 const BODY_SYSCALLS_SHOWN: u32 = 4;
 
@@ -23,10 +26,22 @@ const BODY_SYSCALLS_SHOWN: u32 = 4;
 struct LastClose {
     /// The server's FIN came first.
     server_fin_first: bool,
+    /// No FIN from the server had arrived at close(): the Close phase said wtcurl's went first.
+    client_fin_first: bool,
     /// close() found bytes unread, so the kernel sent RST.
     reset: bool,
     /// The response body was not read to its end.
     body_unread: bool,
+}
+
+/// What the close phase of the current connection showed before the `closed` event.
+#[derive(Clone, Copy, Debug, Default)]
+struct Closing {
+    close_notify_sent: bool,
+    /// TCP state in TCP_INFO at the end of the transfer.
+    state_at_end: Option<u8>,
+    /// TCP state in TCP_INFO just before close().
+    state_before_close: Option<u8>,
 }
 
 /// A count with its noun, singular for 1: `1 recvfrom call`, `2,048 bytes`; no allocation.
@@ -97,6 +112,9 @@ pub struct Explain<W: Write> {
     kernel_view: bool,
     /// What the last `closed` event said of how the connection ended (for --kernel-view's verdict).
     last_close: Option<LastClose>,
+    /// The close phase so far: close_notify sent, the TCP states read at the end and just
+    /// before close() (to say when the server's FIN arrived).
+    closing: Closing,
     /// `--ladder` without a capture: the ladder built from syscalls.
     syscall_ladder: Option<syscall_ladder::SyscallLadder>,
     /// `-v` writes to the same stderr: flush after each event it prints, so its lines follow
@@ -172,6 +190,7 @@ impl<W: Write> Explain<W> {
             tcp_after_connect: None,
             kernel_view: false,
             last_close: None,
+            closing: Closing::default(),
             syscall_ladder: None,
             interleave_verbose: false,
             udp_fd: None,
@@ -301,6 +320,9 @@ impl<W: Write> Explain<W> {
                 _ => {}
             }
         }
+        if phase == Phase::Close {
+            self.closing = Closing::default();
+        }
         self.hop = hop;
         self.step += 1;
         let step = self.step;
@@ -363,7 +385,7 @@ impl<W: Write> Explain<W> {
             Event::TraceStart { pid, .. } => {
                 let h = self.p.show(self.p.heading, "wtcurl --explain");
                 self.linef(format_args!("{h}: what happened, step by step (pid {pid})"));
-                self.note("every line is something wtcurl did or saw; @ is µs since start, (+) how long it took.");
+                self.note("every line is something wtcurl did or saw; @ is when it ended, in µs since start (on a heading, when the phase began); (+) how long it took.");
             }
             Event::Phase { at_us, hop, phase } => self.phase(*at_us, *hop, *phase),
             Event::Process { at_us, process } => self.process(*at_us, process),
@@ -516,7 +538,17 @@ impl<W: Write> Explain<W> {
                     ));
                 }
             }
+            Event::TcpInfo { when, info, .. } if when == "before_close" => {
+                self.closing.state_before_close = Some(info.state);
+                self.linef(format_args!(
+                    "   TCP state just before close(): {}",
+                    tcp_state_name(info.state)
+                ));
+            }
             Event::TcpInfo { when, info, .. } => {
+                if when == "end" {
+                    self.closing.state_at_end = Some(info.state);
+                }
                 let w = if when == "end" {
                     "at the end"
                 } else {
@@ -692,6 +724,7 @@ impl<W: Write> Explain<W> {
                 at_us,
                 fd,
                 first_fin,
+                fin_evidence,
                 unread_bytes,
                 body_unread,
             } => {
@@ -704,9 +737,23 @@ impl<W: Write> Explain<W> {
                 let unread = unread_bytes.unwrap_or(0);
                 self.last_close = Some(LastClose {
                     server_fin_first: server_first,
+                    client_fin_first: first_fin == "client",
                     reset: unread > 0,
                     body_unread: *body_unread,
                 });
+                let closing = self.closing;
+                // How the server's FIN was seen before close(), when it was.
+                let fin_seen = match fin_evidence {
+                    FinEvidence::RecvfromEof => "recvfrom returned 0",
+                    FinEvidence::CloseWait
+                        if closing.close_notify_sent
+                            && closing.state_at_end == Some(TCP_ESTABLISHED) =>
+                    {
+                        "TCP_INFO said ESTABLISHED before wtcurl's close_notify and CLOSE_WAIT just before close(): the server's FIN arrived in between"
+                    }
+                    FinEvidence::CloseWait => "TCP_INFO said CLOSE_WAIT before close()",
+                    FinEvidence::NoFinBeforeClose | FinEvidence::NoFinAtEnd => "",
+                };
                 if unread > 0 {
                     self.linef(format_args!(
                         "   fd {fd}: close() with {} in the receive queue: the kernel answers with RST, not FIN; no TIME_WAIT",
@@ -714,24 +761,36 @@ impl<W: Write> Explain<W> {
                     ));
                     self.note("observed: ioctl(FIONREAD) counted the unread bytes just before close(); inferred from Linux's rule (tcp_close, RFC 2525): data left unread at close() means RST, which leaves no TIME_WAIT on either side (--packets shows the RST)");
                     if server_first {
-                        self.note("the server's FIN had already come (recvfrom returned 0, or the kernel was in CLOSE_WAIT); wtcurl's side answers it with RST instead of its own FIN");
+                        self.note(format_args!("observed: the server's FIN had already come ({fin_seen}); wtcurl's side answers it with RST instead of its own FIN"));
                     }
                     if *body_unread {
                         self.note("the response body was not read to its end: -f stops at an error status, as curl does");
                     }
                 } else if server_first {
-                    self.linef(format_args!("   fd {fd} closed; the server had already closed its side (recvfrom returned 0, or the kernel was in CLOSE_WAIT): its FIN came first"));
-                    self.note("inferred from TCP's rules: the server, which closed first, holds TIME_WAIT; wtcurl's close answers with its own FIN");
+                    self.linef(format_args!(
+                        "   fd {fd} closed; the server had already closed its side, its FIN came first"
+                    ));
+                    self.note(format_args!("observed: {fin_seen}; inferred from TCP's rules: the server, which closed first, holds TIME_WAIT; wtcurl's close() answers with its own FIN and this host keeps none"));
                 } else if *body_unread {
                     self.linef(format_args!(
                         "   fd {fd} closed by wtcurl while the connection was still open and the response body was not read to its end (-f stops at an error status, as curl does)"
                     ));
                     self.note("observed: nothing was unread in the receive queue yet (ioctl FIONREAD = 0), so close() sends a FIN first; inferred from Linux's rules: whatever more of the body arrives after close() is answered with RST, so neither side is likely to keep TIME_WAIT");
-                } else {
+                } else if *fin_evidence == FinEvidence::NoFinBeforeClose {
                     self.linef(format_args!(
                         "   fd {fd} closed by wtcurl while the connection was still open"
                     ));
-                    self.note("inferred from TCP's rules: wtcurl's FIN goes first, so this host holds TIME_WAIT (60 s on Linux)");
+                    let answering = if closing.close_notify_sent {
+                        " (a server may answer close_notify by closing)"
+                    } else {
+                        ""
+                    };
+                    self.note(format_args!("observed: TCP_INFO just before close() showed no FIN from the server; inferred from TCP's rules: wtcurl's FIN most likely leaves first, so this host holds TIME_WAIT (60 s on Linux); a server FIN already in flight{answering} makes both sides pass through CLOSING and both hold TIME_WAIT (simultaneous close), one arriving before close() takes effect puts TIME_WAIT on the server"));
+                } else {
+                    self.linef(format_args!(
+                        "   fd {fd} closed by wtcurl; at the end of the transfer the kernel had received no FIN from the server (TCP_INFO, not asked again just before close())"
+                    ));
+                    self.note("inferred from TCP's rules: wtcurl's FIN most likely goes first, so this host holds TIME_WAIT (60 s on Linux); a FIN from the server arriving after that read would put TIME_WAIT on the server instead");
                 }
             }
             Event::Error {

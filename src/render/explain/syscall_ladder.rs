@@ -11,10 +11,13 @@
 use super::Explain;
 use super::packets::arrow;
 use crate::error::Phase;
-use crate::event::{Event, SyscallArgs, SyscallRecord};
+use crate::event::{Event, FinEvidence, SyscallArgs, SyscallRecord};
 use crate::render::fmt::Thousands;
 use std::io::Write;
 use std::net::SocketAddr;
+
+/// Linux's TCP_CLOSE_WAIT state number: the peer's FIN has arrived.
+const TCP_CLOSE_WAIT: u8 = 8;
 
 /// Arrows kept in all; a longer run is summarised.
 const STEPS_MAX: usize = 300;
@@ -107,6 +110,8 @@ pub(super) struct SyscallLadder {
     steps: usize,
     omitted: usize,
     tls_fd: Option<i32>,
+    /// When TCP_INFO said CLOSE_WAIT (the server's FIN had arrived) on the closing socket.
+    close_wait_seen_us: Option<u64>,
 }
 
 impl SyscallLadder {
@@ -139,6 +144,41 @@ impl SyscallLadder {
         match event {
             Event::Phase { phase, .. } => self.phase = Some(*phase),
             Event::Syscall(s) => self.syscall(s),
+            Event::KernelClose {
+                fd, client, server, ..
+            } => {
+                // --kernel-view saw the server's FIN come first although TCP_INFO just before
+                // close() showed none: it arrived while close() ran. Redraw in that order.
+                let ends_in = |h: &[crate::event::SocketStateSeen], state: &str| {
+                    h.last().is_some_and(|s| s.state == state)
+                };
+                let server_first = (ends_in(server, "TIME_WAIT") && !ends_in(client, "TIME_WAIT"))
+                    || client.iter().any(|s| s.state == "LAST_ACK");
+                if server_first
+                    && let Some(c) = self
+                        .convs
+                        .iter_mut()
+                        .rev()
+                        .find(|c| c.fd == *fd && c.stream)
+                    && let Some(ours) = c.steps.iter().rposition(|s| s.out && s.label == "FIN")
+                    && let Some(theirs) = c.steps.iter().rposition(|s| {
+                        !s.out
+                            && s.label == "FIN"
+                            && s.note.starts_with("inferred: the server's FIN, after ours")
+                    })
+                    && theirs > ours
+                {
+                    let mut step = c.steps.remove(theirs);
+                    step.at_us = c.steps[ours].at_us;
+                    step.note = "inferred from what --kernel-view saw (the server holds TIME_WAIT): the server's FIN came first; it arrived after the last TCP_INFO, before close() took effect".into();
+                    c.steps[ours].note =
+                        "close(); the kernel answers the server's FIN with its own".into();
+                    c.steps.insert(ours, step);
+                }
+            }
+            Event::TcpInfo { at_us, info, .. } if info.state == TCP_CLOSE_WAIT => {
+                self.close_wait_seen_us.get_or_insert(*at_us);
+            }
             Event::ConnectResult {
                 at_us,
                 fd,
@@ -326,10 +366,41 @@ impl SyscallLadder {
                 at_us,
                 fd,
                 first_fin,
+                fin_evidence,
                 unread_bytes,
                 body_unread,
             } => {
                 let unread = unread_bytes.unwrap_or(0);
+                if *fin_evidence == FinEvidence::CloseWait {
+                    // No recvfrom saw the server's FIN, but TCP_INFO said CLOSE_WAIT before
+                    // close(): draw it before wtcurl's, at the time of that read.
+                    let seen_at = self.close_wait_seen_us.unwrap_or(*at_us);
+                    let room = self.steps < STEPS_MAX;
+                    let mut added = false;
+                    if let Some(c) = self.conv(*fd)
+                        && let Some(i) = c.steps.iter().rposition(|s| s.out && s.label == "FIN")
+                    {
+                        c.steps[i].note =
+                            "close(); the kernel answers the server's FIN with its own".into();
+                        let step = Step::new(
+                            seen_at.min(c.steps[i].at_us),
+                            false,
+                            "FIN".into(),
+                            "inferred: the server's FIN; no syscall read it, but TCP_INFO said CLOSE_WAIT here, so it had arrived by then".into(),
+                            false,
+                        );
+                        if room {
+                            c.steps.insert(i, step);
+                        }
+                        added = true;
+                    }
+                    match (added, room) {
+                        (true, true) => self.steps += 1,
+                        (true, false) => self.omitted += 1,
+                        _ => {}
+                    }
+                }
+                self.close_wait_seen_us = None;
                 if unread > 0 {
                     // close() found bytes unread: Linux sent RST, not the FIN drawn at close().
                     if let Some(step) = self
@@ -354,15 +425,14 @@ impl SyscallLadder {
                         ),
                     );
                 } else if first_fin == "client" {
+                    let note = if *fin_evidence == FinEvidence::NoFinBeforeClose {
+                        "inferred: the server's FIN, after ours (TCP_INFO just before close() showed none yet; it may have crossed ours)"
+                    } else {
+                        "inferred: the server's FIN; no syscall sees it, nor whether it came before or after ours"
+                    };
                     self.push(
                         *fd,
-                        Step::new(
-                            *at_us,
-                            false,
-                            "FIN".into(),
-                            "inferred: the server's FIN; no syscall sees it, nor whether it came before or after ours".into(),
-                            false,
-                        ),
+                        Step::new(*at_us, false, "FIN".into(), note.into(), false),
                     );
                 }
                 if let Some(c) = self.conv(*fd) {
@@ -753,6 +823,7 @@ mod tests {
             at_us: 12,
             fd: 3,
             first_fin: "server".into(),
+            fin_evidence: crate::event::FinEvidence::RecvfromEof,
             unread_bytes: Some(0),
             body_unread: false,
         });
@@ -766,6 +837,68 @@ mod tests {
                 .all(|g| !g.contains("inferred: the server's FIN")),
             "{got:?}"
         );
+    }
+
+    /// No FIN from the server before close() (TCP_INFO), so ours is drawn first; when
+    /// --kernel-view then sees the server holding TIME_WAIT, theirs is redrawn before ours.
+    #[test]
+    fn the_fins_follow_what_the_kernel_view_saw() {
+        use crate::event::{FinEvidence, SocketStateSeen};
+        let close = |l: &mut SyscallLadder| {
+            connected(l);
+            l.on_event(&sys("close", 0, None, 11, json!({})));
+            l.on_event(&Event::Closed {
+                at_us: 12,
+                fd: 3,
+                first_fin: "client".into(),
+                fin_evidence: FinEvidence::NoFinBeforeClose,
+                unread_bytes: Some(0),
+                body_unread: false,
+            });
+        };
+        let kernel_close = |server: &str| Event::KernelClose {
+            at_us: 20,
+            fd: 3,
+            local: "127.0.0.1:40000".parse().unwrap(),
+            peer: "127.0.0.1:80".parse().unwrap(),
+            client: vec![SocketStateSeen {
+                after_close_us: 5,
+                state: if server == "TIME_WAIT" {
+                    "gone"
+                } else {
+                    "TIME_WAIT"
+                }
+                .into(),
+                timer_ms: None,
+            }],
+            server: vec![SocketStateSeen {
+                after_close_us: 5,
+                state: server.into(),
+                timer_ms: None,
+            }],
+            source: String::new(),
+            error: None,
+        };
+        let mut l = SyscallLadder::default();
+        close(&mut l);
+        l.on_event(&kernel_close("gone"));
+        let got = labels(&l);
+        assert!(
+            got[3].starts_with("FIN | close(); the kernel sends the FIN"),
+            "{got:?}"
+        );
+        assert!(
+            got[4].starts_with("FIN | inferred: the server's FIN, after ours"),
+            "{got:?}"
+        );
+
+        let mut l = SyscallLadder::default();
+        close(&mut l);
+        l.on_event(&kernel_close("TIME_WAIT"));
+        let got = labels(&l);
+        assert!(got[3].contains("the server's FIN came first"), "{got:?}");
+        assert!(got[4].contains("answers the server's FIN"), "{got:?}");
+        assert_eq!(got.len(), 5, "{got:?}");
     }
 
     #[test]
@@ -784,6 +917,7 @@ mod tests {
             at_us: 12,
             fd: 3,
             first_fin: "none".into(),
+            fin_evidence: crate::event::FinEvidence::NoFinBeforeClose,
             unread_bytes: Some(62464),
             body_unread: true,
         });

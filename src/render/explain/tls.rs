@@ -109,6 +109,9 @@ impl<W: Write> Explain<W> {
                 description,
                 ..
             } => {
+                if direction == "sent" && description == "close_notify" {
+                    self.closing.close_notify_sent = true;
+                }
                 self.say(
                     self.p.bad,
                     format_args!("alert {level} {description} ({direction})"),

@@ -1125,6 +1125,97 @@ fn compressed_gzip_body_is_decoded() {
     assert!(req_header(&srv.requests()[0], "Accept-Encoding").is_empty());
 }
 
+/// The body line of --explain is true about --compressed: the decoded bytes written, the encoded
+/// body, the wire bytes (with chunk framing), and that gzip was undone; -w size_download stays
+/// curl's (the encoded size); the trace's body_done carries the same numbers.
+#[test]
+fn compressed_explain_counts_decoded_encoded_and_wire_bytes() {
+    let plain: Vec<u8> = b"hello gzip world, ".repeat(100);
+    let gz = gzip(&plain);
+    let thousands = |n: usize| {
+        let s = n.to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+
+    // Content-Length.
+    let srv = Server::always(gzip_reply(&gz));
+    let dir = TempDir::new();
+    let trace = dir.join("t.jsonl");
+    let r = wtcurl(&[
+        "--compressed",
+        "--explain",
+        "--trace-json",
+        path_str(&trace),
+        "-w",
+        "%{size_download}",
+        &srv.url("/gz"),
+    ]);
+    let mut expected = plain.clone();
+    expected.extend_from_slice(gz.len().to_string().as_bytes());
+    let line = format!(
+        "body: {} bytes written after gunzip of {} bytes (Content-Encoding: gzip), from {} bytes on the wire;",
+        thousands(plain.len()),
+        gz.len(),
+        gz.len()
+    );
+    check(&r, 0, &expected, &[&line]);
+    let evs = trace_events(&trace);
+    let done = events(&evs, "body_done");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["body_bytes"], gz.len());
+    assert_eq!(done[0]["wire_bytes"], gz.len());
+    assert_eq!(done[0]["decoded"]["encoding"], "gzip");
+    assert_eq!(done[0]["decoded"]["bytes"], plain.len());
+    assert_eq!(done[0]["written"], true);
+
+    // Chunked: the wire has the chunk framing on top of the encoded body.
+    let (a, b) = gz.split_at(gz.len() / 2);
+    let mut wire =
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut framed = Vec::new();
+    for part in [a, b] {
+        framed.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        framed.extend_from_slice(part);
+        framed.extend_from_slice(b"\r\n");
+    }
+    framed.extend_from_slice(b"0\r\n\r\n");
+    wire.extend_from_slice(&framed);
+    let srv = Server::always(Reply::split(&wire, 29, ms(2), End::Close));
+    let r = wtcurl(&["--compressed", "--explain", &srv.url("/gzc")]);
+    let line = format!(
+        "body: {} bytes written after gunzip of {} bytes (Content-Encoding: gzip), from {} bytes on the wire, 2 chunks;",
+        thousands(plain.len()),
+        gz.len(),
+        framed.len()
+    );
+    check(&r, 0, &plain, &[&line]);
+
+    // Without --compressed: the encoded bytes go out as they came, and the explanation says so.
+    let srv = Server::always(gzip_reply(&gz));
+    let r = wtcurl(&["--explain", &srv.url("/gz")]);
+    let line = format!(
+        "body: {} bytes delivered from {} bytes on the wire;",
+        gz.len(),
+        gz.len()
+    );
+    check(
+        &r,
+        0,
+        &gz,
+        &[
+            &line,
+            "Content-Encoding: gzip left as it came (no --compressed",
+        ],
+    );
+}
+
 #[test]
 fn compressed_corrupt_gzip_is_61() {
     // A valid gzip header, then a deflate stream that is garbage (invalid block type).

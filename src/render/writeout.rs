@@ -552,6 +552,8 @@ mod tests {
                 recv_calls: 1,
                 chunks: 0,
                 trailers: vec![],
+                decoded: None,
+                written: true,
             },
             Event::Done {
                 at_us: 4000,

@@ -39,6 +39,31 @@ impl fmt::Display for Count<'_> {
     }
 }
 
+/// `, 3 chunks` after a chunked body's byte counts; nothing for other framings.
+struct Chunks(u64);
+
+impl fmt::Display for Chunks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 > 0 {
+            write!(f, ", {}", Count(self.0, "chunk", "chunks"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// What undoing a Content-Encoding is called: `gunzip`, `inflate`, or `decoding` for a list.
+fn decoding_verb(encoding: &str) -> &'static str {
+    let e = encoding.trim();
+    if e.eq_ignore_ascii_case("gzip") || e.eq_ignore_ascii_case("x-gzip") {
+        "gunzip"
+    } else if e.eq_ignore_ascii_case("deflate") {
+        "inflate"
+    } else {
+        "decoding"
+    }
+}
+
 /// A syscall as [`SyscallLine`] prints it, and ioctl as strace does: `ioctl(5, FIONREAD, [0]) = 0`.
 struct CallLine<'a>(&'a crate::event::SyscallRecord);
 
@@ -106,6 +131,8 @@ pub struct Explain<W: Write> {
     udp_fd: Option<i32>,
     /// What a UDP connect() does was said (once per run).
     udp_connect_said: bool,
+    /// The response's Content-Encoding, to say at the body's end whether it was decoded.
+    head_encoding: Option<String>,
 }
 
 fn why(phase: Phase) -> &'static str {
@@ -176,6 +203,7 @@ impl<W: Write> Explain<W> {
             interleave_verbose: false,
             udp_fd: None,
             udp_connect_said: false,
+            head_encoding: None,
         }
     }
 
@@ -614,9 +642,14 @@ impl<W: Write> Explain<W> {
                 head_bytes,
                 framing,
                 content_length,
+                encoding,
                 ..
             } => {
                 self.last_status = Some(*status);
+                self.head_encoding = encoding
+                    .as_deref()
+                    .filter(|e| !e.trim().is_empty() && !e.trim().eq_ignore_ascii_case("identity"))
+                    .map(str::to_string);
                 let p = self.p;
                 self.linef(format_args!(
                     "   {}",
@@ -654,21 +687,44 @@ impl<W: Write> Explain<W> {
                 recv_calls,
                 chunks,
                 trailers,
+                decoded,
+                written,
                 ..
             } => {
                 self.flush_hidden();
                 self.in_body = false;
-                let chunks = if *chunks > 0 {
-                    format!(", {}", Count(*chunks, "chunk", "chunks"))
-                } else {
-                    String::new()
-                };
-                self.linef(format_args!(
-                    "   body: {} delivered from {} on the wire{chunks}; {} for this response",
-                    Count(*body_bytes, "byte", "bytes"),
-                    Count(*wire_bytes, "byte", "bytes"),
-                    Count(*recv_calls, "recvfrom call", "recvfrom calls")
-                ));
+                let chunks = Chunks(*chunks);
+                let wire = Count(*wire_bytes, "byte", "bytes");
+                let recvs = Count(*recv_calls, "recvfrom call", "recvfrom calls");
+                match decoded {
+                    Some(d) => {
+                        let done = if *written {
+                            "written"
+                        } else {
+                            "read and dropped"
+                        };
+                        self.linef(format_args!(
+                            "   body: {} {done} after {} of {} (Content-Encoding: {}), from {wire} on the wire{chunks}; {recvs} for this response",
+                            Count(d.bytes, "byte", "bytes"),
+                            decoding_verb(&d.encoding),
+                            Count(*body_bytes, "byte", "bytes"),
+                            d.encoding,
+                        ));
+                        self.note("--compressed: wtcurl decoded the body as it streamed in; -w size_download counts the encoded bytes, as curl's does");
+                    }
+                    None => {
+                        self.linef(format_args!(
+                            "   body: {} delivered from {wire} on the wire{chunks}; {recvs} for this response",
+                            Count(*body_bytes, "byte", "bytes"),
+                        ));
+                        if let Some(enc) = self.head_encoding.take() {
+                            self.note(format_args!(
+                                "Content-Encoding: {enc} left as it came (no --compressed, as in curl): the output holds the encoded bytes"
+                            ));
+                        }
+                    }
+                }
+                self.head_encoding = None;
                 for (k, v) in trailers {
                     self.linef(format_args!("   trailer {k}: {v}"));
                 }
@@ -873,6 +929,8 @@ mod tests {
                 recv_calls: 1,
                 chunks: 1,
                 trailers: vec![],
+                decoded: None,
+                written: true,
             },
         ]);
         assert!(

@@ -393,7 +393,10 @@ pub enum Event {
     /// How the command line's URL was understood.
     Url {
         at_us: u64,
+        /// The URL as given, its password masked (`http://bob:****@host/`).
         input: String,
+        /// `input` had a password, now masked.
+        input_masked: bool,
         url: String,
         scheme: String,
         scheme_inferred: bool,
@@ -630,6 +633,8 @@ pub enum Event {
         fd: i32,
         /// The request head as sent (credentials shown masked).
         head: String,
+        /// Some value in `head` was masked (Authorization, Proxy-Authorization, Cookie).
+        head_masked: bool,
         head_bytes: usize,
         body_bytes: usize,
     },

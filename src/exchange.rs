@@ -60,10 +60,12 @@ pub fn run(
     conn.send_all(t, &bytes, spec.deadline)?;
     let head_bytes = head_len(&bytes);
     let at = t.now_us();
+    let (head, head_masked) = display_head(&bytes[..head_bytes]);
     t.emit(Event::RequestWritten {
         at_us: at,
         fd: fd.0,
-        head: display_head(&bytes[..head_bytes]),
+        head,
+        head_masked,
         head_bytes,
         body_bytes: bytes.len() - head_bytes,
     });

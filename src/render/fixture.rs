@@ -43,6 +43,7 @@ pub fn plain_http_301() -> Vec<Event> {
         Event::Url {
             at_us: 20,
             input: "wetransfer.com".into(),
+            input_masked: false,
             url: "http://wetransfer.com/".into(),
             scheme: "http".into(),
             scheme_inferred: true,
@@ -124,6 +125,7 @@ pub fn plain_http_301() -> Vec<Event> {
             at_us: 470,
             fd: 3,
             head: "GET / HTTP/1.1\r\nHost: wetransfer.com\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\n".into(),
+            head_masked: false,
             head_bytes: 78,
             body_bytes: 0,
         },
@@ -329,6 +331,7 @@ pub fn process_phase() -> Vec<Event> {
                 exe: "/usr/local/bin/wtcurl".into(),
                 execfn: Some("/usr/local/bin/wtcurl".into()),
                 argv: vec!["wtcurl".into(), "wetransfer.com".into(), "--explain".into()],
+                argv_masked: false,
                 path_entry: Some((2, "/usr/local/bin".into())),
                 loader: Some("/lib64/ld-linux-x86-64.so.2".into()),
                 libraries: vec![
@@ -946,6 +949,7 @@ pub fn https_200() -> Vec<Event> {
             fd: 3,
             head: "GET / HTTP/1.1\r\nHost: wetransfer.com\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\n"
                 .into(),
+            head_masked: false,
             head_bytes: 79,
             body_bytes: 0,
         },
@@ -1035,6 +1039,7 @@ pub fn closed_with_unread_body() -> Vec<Event> {
         Event::Url {
             at_us: 20,
             input: "http://127.0.0.1:18404/".into(),
+            input_masked: false,
             url: "http://127.0.0.1:18404/".into(),
             scheme: "http".into(),
             scheme_inferred: false,
@@ -1096,6 +1101,7 @@ pub fn closed_with_unread_body() -> Vec<Event> {
             at_us: 320,
             fd: 5,
             head: "GET / HTTP/1.1\r\nHost: 127.0.0.1:18404\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\n".into(),
+            head_masked: false,
             head_bytes: 80,
             body_bytes: 0,
         },
@@ -1161,6 +1167,7 @@ fn literal_until_connect(port: u16) -> Vec<Event> {
         Event::Url {
             at_us: 20,
             input: url.clone(),
+            input_masked: false,
             url,
             scheme: "http".into(),
             scheme_inferred: false,
@@ -1228,6 +1235,7 @@ pub fn compressed_gzip_chunked() -> Vec<Event> {
             at_us: 140,
             fd: 4,
             head: "GET / HTTP/1.1\r\nHost: 127.0.0.1:40100\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\nAccept-Encoding: deflate, gzip\r\n".into(),
+            head_masked: false,
             head_bytes: 112,
             body_bytes: 0,
         },
@@ -1429,6 +1437,7 @@ pub fn dns_timeout() -> Vec<Event> {
         Event::Url {
             at_us: 20,
             input: "http://nope.test/".into(),
+            input_masked: false,
             url: "http://nope.test/".into(),
             scheme: "http".into(),
             scheme_inferred: false,
@@ -1545,6 +1554,7 @@ pub fn dns_unreachable() -> Vec<Event> {
         Event::Url {
             at_us: 20,
             input: "http://nope.test/".into(),
+            input_masked: false,
             url: "http://nope.test/".into(),
             scheme: "http".into(),
             scheme_inferred: false,

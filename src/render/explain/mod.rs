@@ -133,6 +133,8 @@ pub struct Explain<W: Write> {
     udp_connect_said: bool,
     /// The response's Content-Encoding, to say at the body's end whether it was decoded.
     head_encoding: Option<String>,
+    /// That secrets are shown masked was said (once per run, where the first one shows).
+    masked_said: bool,
 }
 
 fn why(phase: Phase) -> &'static str {
@@ -204,6 +206,7 @@ impl<W: Write> Explain<W> {
             udp_fd: None,
             udp_connect_said: false,
             head_encoding: None,
+            masked_said: false,
         }
     }
 
@@ -336,6 +339,13 @@ impl<W: Write> Explain<W> {
         self.note(format_args!("why: {}", why(phase)));
     }
 
+    /// Says once, where the first masked secret shows, that what is printed is not what is sent.
+    fn secrets_masked(&mut self) {
+        if !std::mem::replace(&mut self.masked_said, true) {
+            self.note("secrets are masked as **** here and in --trace-json (passwords; Authorization, Proxy-Authorization and Cookie values): the bytes sent carry the real ones");
+        }
+    }
+
     fn waterfall(&mut self, total: u64) {
         let _ = waterfall::write(&mut self.out, &self.hops, total, &self.p);
     }
@@ -445,6 +455,7 @@ impl<W: Write> Explain<W> {
             }
             Event::Url {
                 input,
+                input_masked,
                 url,
                 scheme_inferred,
                 port,
@@ -459,6 +470,9 @@ impl<W: Write> Explain<W> {
                     h.url = url.clone();
                 }
                 self.linef(format_args!("   {input:?} → {url}"));
+                if *input_masked {
+                    self.secrets_masked();
+                }
                 if *scheme_inferred {
                     self.note("no scheme given: like curl, wtcurl assumes http://");
                 }
@@ -583,6 +597,7 @@ impl<W: Write> Explain<W> {
             Event::RequestWritten {
                 at_us,
                 head,
+                head_masked,
                 head_bytes,
                 body_bytes,
                 ..
@@ -592,6 +607,9 @@ impl<W: Write> Explain<W> {
                 }
                 for l in head.lines() {
                     self.say(self.p.wire_out, format_args!("> {l}"));
+                }
+                if *head_masked {
+                    self.secrets_masked();
                 }
                 let body_word = if *body_bytes == 1 { "byte" } else { "bytes" };
                 let body = if *body_bytes > 0 {
@@ -899,6 +917,46 @@ mod tests {
     }
 
     #[test]
+    fn masked_secrets_are_labelled_once() {
+        let url = |masked| Event::Url {
+            at_us: 1,
+            input: "http://bob:****@127.0.0.1:1/".into(),
+            input_masked: masked,
+            url: "http://127.0.0.1:1/".into(),
+            scheme: "http".into(),
+            scheme_inferred: false,
+            host: "127.0.0.1".into(),
+            host_ascii: "127.0.0.1".into(),
+            port: 1,
+            port_inferred: false,
+            target: "/".into(),
+            basic_auth_user: Some("bob".into()),
+        };
+        let written = |masked| Event::RequestWritten {
+            at_us: 2,
+            fd: 3,
+            head: "GET / HTTP/1.1\r\nAuthorization: Basic ****\r\n".into(),
+            head_masked: masked,
+            head_bytes: 40,
+            body_bytes: 0,
+        };
+        let label = "secrets are masked as **** here and in --trace-json";
+        let text = render(&[url(true), written(true), url(true), written(true)]);
+        assert_eq!(text.matches(label).count(), 1, "{text}");
+        // Right after the first masked line.
+        assert!(
+            text.contains("→ http://127.0.0.1:1/\n   secrets are masked"),
+            "{text}"
+        );
+        let text = render(&[url(false), written(true)]);
+        assert!(
+            text.contains("Authorization: Basic ****\n   secrets are masked"),
+            "{text}"
+        );
+        assert!(!render(&[url(false), written(false)]).contains(label));
+    }
+
+    #[test]
     fn counts_of_one_are_singular() {
         assert_eq!(Count(1, "byte", "bytes").to_string(), "1 byte");
         assert_eq!(Count(0, "byte", "bytes").to_string(), "0 bytes");
@@ -919,6 +977,7 @@ mod tests {
                 at_us: 2,
                 fd: 3,
                 head: "GET / HTTP/1.1\r\n".into(),
+                head_masked: false,
                 head_bytes: 16,
                 body_bytes: 1,
             },

@@ -3,7 +3,7 @@
 use crate::dns::{Family, ResolverConfig, parse_server_list};
 use crate::engine::{ConnectTo, DEFAULT_MAX_REDIRS, Request, ResolveEntry};
 use crate::error::{Error, Label, Phase, Result};
-use crate::tls::{TlsOptions, TlsVersion};
+use crate::tls::{CaSource, TlsOptions, TlsVersion};
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -475,17 +475,14 @@ impl Args {
         };
         // A minimum above the maximum is not a usage error: as in curl, it fails with exit 35
         // when an https:// hop starts its handshake, and a plain http:// run never minds.
-        // curl's tool: only without --cacert/--capath, CURL_CA_BUNDLE, else SSL_CERT_DIR and SSL_CERT_FILE.
-        let (cacert, capath) = if self.cacert.is_some() || self.capath.is_some() {
-            (self.cacert.clone(), self.capath.clone())
-        } else if let Some(bundle) = env("CURL_CA_BUNDLE") {
-            (Some(bundle), None)
-        } else {
-            (env("SSL_CERT_FILE"), env("SSL_CERT_DIR"))
-        };
+        let (cacert, capath) =
+            ca_locations(self.cacert.clone(), self.capath.clone(), self.insecure, env);
+        let ((cacert, cacert_source), (capath, capath_source)) = (cacert, capath);
         Ok(TlsOptions {
             cacert,
+            cacert_source,
             capath,
+            capath_source,
             insecure: self.insecure,
             min,
             max,
@@ -514,6 +511,36 @@ impl Args {
     pub fn show_errors(&self) -> bool {
         !self.silent || self.show_error
     }
+}
+
+/// A CA file or directory and where it came from.
+type CaLocation = (Option<PathBuf>, CaSource);
+
+/// The CA file and directory, as curl 7.88's tool picks them (tool_operate.c): `--cacert` and
+/// `--capath` when either is given; else, unless `-k`, the environment: `CURL_CA_BUNDLE`, else
+/// `SSL_CERT_DIR`, else `SSL_CERT_FILE`, one of them at most (with `SSL_CERT_DIR` set,
+/// `SSL_CERT_FILE` is not read). `env` gives a variable's non-empty value.
+pub fn ca_locations(
+    cacert: Option<PathBuf>,
+    capath: Option<PathBuf>,
+    insecure: bool,
+    env: impl Fn(&str) -> Option<PathBuf>,
+) -> (CaLocation, CaLocation) {
+    let none = (None, CaSource::Flag);
+    if cacert.is_some() || capath.is_some() || insecure {
+        return ((cacert, CaSource::Flag), (capath, CaSource::Flag));
+    }
+    for var in ["CURL_CA_BUNDLE", "SSL_CERT_DIR", "SSL_CERT_FILE"] {
+        if let Some(p) = env(var) {
+            let found = (Some(p), CaSource::Env(var));
+            return if var == "SSL_CERT_DIR" {
+                (none, found)
+            } else {
+                (found, none)
+            };
+        }
+    }
+    (none.clone(), none)
 }
 
 #[cfg(test)]
@@ -572,6 +599,60 @@ mod tests {
         assert_eq!(
             seconds("-m", Some(0.5)).unwrap(),
             Some(Duration::from_millis(500))
+        );
+    }
+
+    #[test]
+    fn ca_locations_follow_curls_tool() {
+        use std::path::Path;
+        let env_of = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| PathBuf::from(v))
+            }
+        };
+        let all: &[(&str, &str)] = &[
+            ("CURL_CA_BUNDLE", "/b.pem"),
+            ("SSL_CERT_DIR", "/certs"),
+            ("SSL_CERT_FILE", "/f.pem"),
+        ];
+        let file = |p: &str, s| (Some(Path::new(p).to_path_buf()), s);
+        let none = (None, CaSource::Flag);
+        // CURL_CA_BUNDLE first, alone.
+        assert_eq!(
+            ca_locations(None, None, false, env_of(all)),
+            (
+                file("/b.pem", CaSource::Env("CURL_CA_BUNDLE")),
+                none.clone()
+            )
+        );
+        // Then SSL_CERT_DIR, and SSL_CERT_FILE is not read (curl exits 60 if only that file
+        // holds the CA).
+        assert_eq!(
+            ca_locations(None, None, false, env_of(&all[1..])),
+            (none.clone(), file("/certs", CaSource::Env("SSL_CERT_DIR")))
+        );
+        assert_eq!(
+            ca_locations(None, None, false, env_of(&all[2..])),
+            (file("/f.pem", CaSource::Env("SSL_CERT_FILE")), none.clone())
+        );
+        // Flags (either one) or -k: no variable is read.
+        assert_eq!(
+            ca_locations(Some("/c.pem".into()), None, false, env_of(all)),
+            (file("/c.pem", CaSource::Flag), none.clone())
+        );
+        assert_eq!(
+            ca_locations(None, Some("/d".into()), false, env_of(all)),
+            (none.clone(), file("/d", CaSource::Flag))
+        );
+        assert_eq!(
+            ca_locations(None, None, true, env_of(all)),
+            (none.clone(), none.clone())
+        );
+        assert_eq!(
+            ca_locations(None, None, false, env_of(&[])),
+            (none.clone(), none)
         );
     }
 

@@ -181,9 +181,11 @@ fn phase(t: &mut Tracer, hop: u32, phase: Phase) {
 
 fn emit_url(t: &mut Tracer, target: &Target) {
     let at = t.now_us();
+    let input = crate::redact::url(&target.input);
     t.emit(Event::Url {
         at_us: at,
-        input: target.input.clone(),
+        input_masked: matches!(input, std::borrow::Cow::Owned(_)),
+        input: input.into_owned(),
         url: target.url.clone(),
         scheme: target.scheme.clone(),
         scheme_inferred: target.scheme_inferred,
@@ -311,7 +313,7 @@ fn decide_redirect(
         at_us: at,
         hop,
         status: head.status,
-        location: loc.to_string(),
+        location: crate::redact::url(loc).into_owned(),
         to: next.url.clone(),
         method: f.method.clone(),
         followed: req.follow && hop < req.max_redirs,

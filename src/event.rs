@@ -310,6 +310,15 @@ impl FinEvidence {
     }
 }
 
+/// What `--compressed` made of a response body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Decoded {
+    /// The Content-Encoding that was decoded, as the header lists it (`gzip`, `deflate`, …).
+    pub encoding: String,
+    /// The bytes the decoding gave: what was written out.
+    pub bytes: u64,
+}
+
 /// Where a name's addresses came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -408,7 +417,10 @@ pub enum Event {
     /// How the command line's URL was understood.
     Url {
         at_us: u64,
+        /// The URL as given, its password masked (`http://bob:****@host/`).
         input: String,
+        /// `input` had a password, now masked.
+        input_masked: bool,
         url: String,
         scheme: String,
         scheme_inferred: bool,
@@ -568,7 +580,8 @@ pub enum Event {
         server_name: Option<String>,
         versions: Vec<String>,
         alpn_offered: Vec<String>,
-        /// What the certificate is checked against: `webpki-roots`, `--cacert FILE`, `insecure (-k)`, ….
+        /// What the certificate is checked against: `built-in Mozilla roots (webpki-roots: …)`,
+        /// `--cacert FILE`, `CURL_CA_BUNDLE=FILE`, `SSL_CERT_DIR=DIR`, `insecure (-k): …`, ….
         trust: String,
     },
     /// One TLS record sent or received, as seen on the wire (header decoded, payload maybe encrypted).
@@ -644,6 +657,8 @@ pub enum Event {
         fd: i32,
         /// The request head as sent (credentials shown masked).
         head: String,
+        /// Some value in `head` was masked (Authorization, Proxy-Authorization, Cookie).
+        head_masked: bool,
         head_bytes: usize,
         body_bytes: usize,
     },
@@ -671,11 +686,19 @@ pub enum Event {
     },
     BodyDone {
         at_us: u64,
+        /// Bytes read off the connection for the body, framing (chunk sizes, trailers) included.
         wire_bytes: u64,
+        /// The body without its framing, still content-encoded (curl's size_download).
         body_bytes: u64,
         recv_calls: u64,
         chunks: u64,
         trailers: Vec<(String, String)>,
+        /// `--compressed` decoded the body: the Content-Encoding and the bytes it gave. None when
+        /// the body passed through as it came.
+        decoded: Option<Decoded>,
+        /// The body went to the output (stdout or -o); false when it was read and dropped (a
+        /// redirect being followed).
+        written: bool,
     },
     Redirect {
         at_us: u64,

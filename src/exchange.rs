@@ -1,7 +1,7 @@
 //! One HTTP/1.1 exchange on an open connection: write the request, read the head, stream the body.
 
 use crate::error::{Error, Label, Phase, Result};
-use crate::event::{Event, Tracer};
+use crate::event::{Decoded, Event, Tracer};
 use crate::http::body::{BodyReader, Framing, framing};
 use crate::http::decode::ContentDecoder;
 use crate::http::request::{RequestParams, build_request, display_head, head_len};
@@ -60,10 +60,12 @@ pub fn run(
     conn.send_all(t, &bytes, spec.deadline)?;
     let head_bytes = head_len(&bytes);
     let at = t.now_us();
+    let (head, head_masked) = display_head(&bytes[..head_bytes]);
     t.emit(Event::RequestWritten {
         at_us: at,
         fd: fd.0,
-        head: display_head(&bytes[..head_bytes]),
+        head,
+        head_masked,
         head_bytes,
         body_bytes: bytes.len() - head_bytes,
     });
@@ -175,7 +177,10 @@ pub fn run(
         None
     });
     let wire_at_body = wire - pending.len() as u64;
+    // What came out of the content decoding (the body itself when nothing is decoded).
+    let mut delivered: u64 = 0;
     let mut sink = |data: &[u8]| -> std::io::Result<()> {
+        delivered += data.len() as u64;
         match body_use {
             BodyUse::Output => out.write_all(data),
             _ => Ok(()),
@@ -205,6 +210,10 @@ pub fn run(
         }
         out.flush().map_err(write_error)?;
     }
+    let decoded = (!decoder.is_identity()).then(|| Decoded {
+        encoding: decoder.encodings().join(", "),
+        bytes: delivered,
+    });
     t.emit(Event::BodyDone {
         at_us: t.now_us(),
         wire_bytes: wire - wire_at_body,
@@ -212,6 +221,8 @@ pub fn run(
         recv_calls,
         chunks: reader.chunks(),
         trailers: reader.trailers().to_vec(),
+        decoded,
+        written: body_use == BodyUse::Output,
     });
     Ok(Exchange {
         head,

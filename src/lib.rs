@@ -21,6 +21,7 @@ pub mod http;
 pub mod kernel;
 pub mod net;
 pub mod process;
+pub mod redact;
 pub mod render;
 pub mod sys;
 pub mod target;

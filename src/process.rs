@@ -15,7 +15,10 @@ pub struct ProcessView {
     pub exe: String,
     /// The path execve() was given (AT_EXECFN in the auxiliary vector), as the parent wrote it.
     pub execfn: Option<String>,
+    /// The command line, with the secrets in it masked (see [`crate::redact::argv`]).
     pub argv: Vec<String>,
+    /// Something in argv was masked (a password, an Authorization or Cookie value).
+    pub argv_masked: bool,
     /// The PATH entry the parent's lookup of argv[0] used, with its 1-based position: the
     /// directory of execfn when it is in PATH (else a lookup like a shell's); None when argv[0]
     /// contained a slash (no PATH search).
@@ -157,7 +160,7 @@ pub fn observe() -> ProcessView {
     let maps = read_proc("/proc/self/maps");
     let exe = first_mapped_file(&maps).unwrap_or_default().to_string();
     let execfn = crate::sys::exec_path();
-    let argv: Vec<String> = std::env::args().collect();
+    let (argv, argv_masked) = crate::redact::argv(&std::env::args().collect::<Vec<_>>());
     let path_entry = argv.first().and_then(|a0| {
         path_entry(
             a0,
@@ -176,6 +179,7 @@ pub fn observe() -> ProcessView {
         exe,
         execfn,
         argv,
+        argv_masked,
         path_entry,
         loader,
         libraries,

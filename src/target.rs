@@ -30,7 +30,7 @@ fn malformed(input: &str, why: impl std::fmt::Display) -> Error {
     Error::new(
         Phase::Url,
         Label::UrlMalformed,
-        format!("URL rejected: {why}: {input:?}"),
+        format!("URL rejected: {why}: {:?}", crate::redact::url(input)),
     )
     .hint("write it as [http://]host[:port][/path], e.g. http://example.com/ or http://[::1]:8080/")
 }
@@ -98,6 +98,13 @@ fn check_authority<'a>(input: &str, rest: &'a str, has_scheme: bool) -> Result<A
         } else {
             e
         });
+    }
+    if authority.matches('@').count() > 1 {
+        // Not quoted: what precedes the last '@' may be part of a password.
+        return Err(malformed(
+            input,
+            "the credentials before the host contain a second '@' (write it as %40)",
+        ));
     }
     if !hostport.starts_with('[')
         && let Some(bad) = host.chars().find(|c| BAD_HOST_CHARS.contains(*c))

@@ -1125,6 +1125,97 @@ fn compressed_gzip_body_is_decoded() {
     assert!(req_header(&srv.requests()[0], "Accept-Encoding").is_empty());
 }
 
+/// The body line of --explain is true about --compressed: the decoded bytes written, the encoded
+/// body, the wire bytes (with chunk framing), and that gzip was undone; -w size_download stays
+/// curl's (the encoded size); the trace's body_done carries the same numbers.
+#[test]
+fn compressed_explain_counts_decoded_encoded_and_wire_bytes() {
+    let plain: Vec<u8> = b"hello gzip world, ".repeat(100);
+    let gz = gzip(&plain);
+    let thousands = |n: usize| {
+        let s = n.to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+
+    // Content-Length.
+    let srv = Server::always(gzip_reply(&gz));
+    let dir = TempDir::new();
+    let trace = dir.join("t.jsonl");
+    let r = wtcurl(&[
+        "--compressed",
+        "--explain",
+        "--trace-json",
+        path_str(&trace),
+        "-w",
+        "%{size_download}",
+        &srv.url("/gz"),
+    ]);
+    let mut expected = plain.clone();
+    expected.extend_from_slice(gz.len().to_string().as_bytes());
+    let line = format!(
+        "body: {} bytes written after gunzip of {} bytes (Content-Encoding: gzip), from {} bytes on the wire;",
+        thousands(plain.len()),
+        gz.len(),
+        gz.len()
+    );
+    check(&r, 0, &expected, &[&line]);
+    let evs = trace_events(&trace);
+    let done = events(&evs, "body_done");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["body_bytes"], gz.len());
+    assert_eq!(done[0]["wire_bytes"], gz.len());
+    assert_eq!(done[0]["decoded"]["encoding"], "gzip");
+    assert_eq!(done[0]["decoded"]["bytes"], plain.len());
+    assert_eq!(done[0]["written"], true);
+
+    // Chunked: the wire has the chunk framing on top of the encoded body.
+    let (a, b) = gz.split_at(gz.len() / 2);
+    let mut wire =
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut framed = Vec::new();
+    for part in [a, b] {
+        framed.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        framed.extend_from_slice(part);
+        framed.extend_from_slice(b"\r\n");
+    }
+    framed.extend_from_slice(b"0\r\n\r\n");
+    wire.extend_from_slice(&framed);
+    let srv = Server::always(Reply::split(&wire, 29, ms(2), End::Close));
+    let r = wtcurl(&["--compressed", "--explain", &srv.url("/gzc")]);
+    let line = format!(
+        "body: {} bytes written after gunzip of {} bytes (Content-Encoding: gzip), from {} bytes on the wire, 2 chunks;",
+        thousands(plain.len()),
+        gz.len(),
+        framed.len()
+    );
+    check(&r, 0, &plain, &[&line]);
+
+    // Without --compressed: the encoded bytes go out as they came, and the explanation says so.
+    let srv = Server::always(gzip_reply(&gz));
+    let r = wtcurl(&["--explain", &srv.url("/gz")]);
+    let line = format!(
+        "body: {} bytes delivered from {} bytes on the wire;",
+        gz.len(),
+        gz.len()
+    );
+    check(
+        &r,
+        0,
+        &gz,
+        &[
+            &line,
+            "Content-Encoding: gzip left as it came (no --compressed",
+        ],
+    );
+}
+
 #[test]
 fn compressed_corrupt_gzip_is_61() {
     // A valid gzip header, then a deflate stream that is garbage (invalid block type).
@@ -1330,4 +1421,132 @@ fn connect_timeout_against_dropped_syns_is_28() {
         r.elapsed >= ms(900) && r.elapsed < Duration::from_secs(3),
         "{r:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets from the command line are masked everywhere wtcurl shows or records them
+// ---------------------------------------------------------------------------------------------
+
+/// `-u`, a URL's `user:password@`, `-H Authorization` and `-H Cookie`: the server gets the real
+/// values, while stderr (--explain, -v, the error line) and the --trace-json file hold none of
+/// them (nor the Basic token), and the explanation says once that they are masked. -w
+/// %{url_effective} keeps the URL's password, as curl 7.88 prints it.
+#[test]
+fn secrets_are_masked_in_explain_verbose_and_trace_but_sent_for_real() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let label = "secrets are masked as **** here and in --trace-json";
+    let dir = TempDir::new();
+    let trace = dir.join("u.jsonl");
+    let all_of = |r: &Run| {
+        format!(
+            "{}\n{}",
+            r.stderr,
+            std::fs::read_to_string(&trace).expect("the trace file")
+        )
+    };
+
+    // -u on the command line.
+    let srv = Server::always(ok_body("ok"));
+    let url = srv.url("/");
+    let r = wtcurl(&[
+        "-u",
+        "alice:s3cr3t-pass",
+        "--explain",
+        "-v",
+        "--trace-json",
+        path_str(&trace),
+        &url,
+    ]);
+    check(
+        &r,
+        0,
+        b"ok",
+        &["\"-u\", \"alice:****\"", "Authorization: Basic ****"],
+    );
+    let seen = all_of(&r);
+    for secret in ["s3cr3t-pass", &b64("alice:s3cr3t-pass")] {
+        assert!(!seen.contains(secret), "{secret} leaked:\n{seen}");
+    }
+    assert_eq!(r.stderr.matches(label).count(), 1, "{r:?}");
+    let evs = trace_events(&trace);
+    assert_eq!(events(&evs, "process")[0]["process"]["argv_masked"], true);
+    assert_eq!(events(&evs, "request_written")[0]["head_masked"], true);
+    assert_eq!(
+        req_header(&srv.requests()[0], "Authorization"),
+        [format!("Basic {}", b64("alice:s3cr3t-pass"))]
+    );
+
+    // user:password@ in the URL, with -w %{url_effective} (curl prints the password there).
+    let srv = Server::always(ok_body("ok"));
+    let url = format!("http://bob:pw-in-url-123@{}/", srv.addr);
+    let r = wtcurl(&[
+        "--explain",
+        "-v",
+        "--trace-json",
+        path_str(&trace),
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{url_effective}",
+        &url,
+    ]);
+    let masked_url = format!("http://bob:****@{}/", srv.addr);
+    check(&r, 0, url.as_bytes(), &[&format!("{masked_url:?} → ")]);
+    let seen = all_of(&r);
+    for secret in ["pw-in-url-123", &b64("bob:pw-in-url-123")] {
+        assert!(!seen.contains(secret), "{secret} leaked:\n{seen}");
+    }
+    assert_eq!(r.stderr.matches(label).count(), 1, "{r:?}");
+    let evs = trace_events(&trace);
+    let u = &events(&evs, "url")[0];
+    assert_eq!(u["input"], masked_url.as_str());
+    assert_eq!(u["input_masked"], true);
+    assert_eq!(
+        req_header(&srv.requests()[0], "Authorization"),
+        [format!("Basic {}", b64("bob:pw-in-url-123"))]
+    );
+
+    // -H Authorization and -H Cookie.
+    let srv = Server::always(ok_body("ok"));
+    let url = srv.url("/");
+    let r = wtcurl(&[
+        "-H",
+        "Authorization: Bearer tok-abc-987",
+        "--header=Cookie: sid=cookie-xyz-654; theme=dark",
+        "--explain",
+        "-v",
+        "--trace-json",
+        path_str(&trace),
+        &url,
+    ]);
+    check(
+        &r,
+        0,
+        b"ok",
+        &[
+            "Authorization: Bearer ****",
+            "Cookie: sid=****; theme=****",
+            "--header=Cookie: sid=****; theme=****",
+        ],
+    );
+    let seen = all_of(&r);
+    for secret in ["tok-abc-987", "cookie-xyz-654", "dark"] {
+        assert!(!seen.contains(secret), "{secret} leaked:\n{seen}");
+    }
+    let reqs = srv.requests();
+    assert_eq!(
+        req_header(&reqs[0], "Authorization"),
+        ["Bearer tok-abc-987"]
+    );
+    assert_eq!(
+        req_header(&reqs[0], "Cookie"),
+        ["sid=cookie-xyz-654; theme=dark"]
+    );
+
+    // A URL that fails to parse: the error line quotes it with the password masked.
+    let r = wtcurl(&["--explain", "http://bob:pw 9x@127.0.0.1:1/"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(!r.stderr.contains("pw 9x"), "{r:?}");
+    assert!(r.stderr.contains("http://bob:****@127.0.0.1:1/"), "{r:?}");
 }

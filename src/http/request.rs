@@ -151,7 +151,11 @@ pub fn build_request(p: &RequestParams) -> Result<Vec<u8>> {
         check_no_breaks("the User-Agent", ua)?;
     }
     for h in p.extra_headers {
-        check_no_breaks("the -H header", h)?;
+        // The error quotes the value: with its secret masked.
+        check_no_breaks("the -H header", h).map_err(|e| Error {
+            message: bad("the -H header", &crate::redact::header(h)).message,
+            ..e
+        })?;
     }
 
     let extra = p.extra_headers;
@@ -259,40 +263,31 @@ pub fn head_len(request: &[u8]) -> usize {
 }
 
 /// The head lines for display (without CRLF and without the blank line), with credentials
-/// masked: `Authorization: Basic ****`, `Proxy-Authorization: Bearer ****`.
+/// masked by [`crate::redact::header`]: `Authorization: Basic ****`,
+/// `Proxy-Authorization: Bearer ****`, `Cookie: sid=****`.
 pub fn display_lines(request: &[u8]) -> Vec<String> {
     let head = &request[..head_len(request)];
     let text = String::from_utf8_lossy(head);
     text.split("\r\n")
         .take_while(|l| !l.is_empty())
-        .map(mask_line)
+        .map(|l| crate::redact::header(l).into_owned())
         .collect()
 }
 
-/// The head for display: [`display_lines`], each line followed by CRLF (no blank line).
-pub fn display_head(request: &[u8]) -> String {
-    display_lines(request)
-        .into_iter()
-        .map(|l| l + "\r\n")
-        .collect()
-}
-
-fn mask_line(l: &str) -> String {
-    let Some((name, value)) = l.split_once(':') else {
-        return l.to_string();
-    };
-    let n = trim_blanks(name);
-    if !(name_eq(n, "Authorization") || name_eq(n, "Proxy-Authorization")) {
-        return l.to_string();
+/// The head for display: [`display_lines`], each line followed by CRLF (no blank line), and
+/// whether any line was masked.
+pub fn display_head(request: &[u8]) -> (String, bool) {
+    let head = &request[..head_len(request)];
+    let text = String::from_utf8_lossy(head);
+    let mut out = String::with_capacity(text.len());
+    let mut masked = false;
+    for l in text.split("\r\n").take_while(|l| !l.is_empty()) {
+        let shown = crate::redact::header(l);
+        masked |= matches!(shown, std::borrow::Cow::Owned(_));
+        out.push_str(&shown);
+        out.push_str("\r\n");
     }
-    let v = trim_blanks(value);
-    if v.is_empty() {
-        return l.to_string();
-    }
-    match v.split_once([' ', '\t']) {
-        Some((scheme, _)) => format!("{name}: {scheme} ****"),
-        None => format!("{name}: ****"),
-    }
+    (out, masked)
 }
 
 /// The -H values to send after a redirect to another host (scheme, host or port changed): curl
@@ -410,9 +405,22 @@ mod tests {
         assert_eq!(lines[2], "Authorization: Basic ****");
         assert_eq!(
             display_head(s.as_bytes()),
-            "GET / HTTP/1.1\r\nHost: example.com\r\nAuthorization: Basic ****\r\n\
-             User-Agent: curl/8.5.0\r\nAccept: */*\r\n"
+            (
+                "GET / HTTP/1.1\r\nHost: example.com\r\nAuthorization: Basic ****\r\n\
+                 User-Agent: curl/8.5.0\r\nAccept: */*\r\n"
+                    .to_string(),
+                true
+            )
         );
+        let cookie = "GET / HTTP/1.1\r\nCookie: sid=abc; t=1\r\nAccept: */*\r\n\r\n";
+        assert_eq!(
+            display_head(cookie.as_bytes()),
+            (
+                "GET / HTTP/1.1\r\nCookie: sid=****; t=****\r\nAccept: */*\r\n".to_string(),
+                true
+            )
+        );
+        assert!(!display_head(b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n").1);
         // works on the head alone too
         assert_eq!(
             display_lines(&s.as_bytes()[..head_len(s.as_bytes()) - 2]).len(),

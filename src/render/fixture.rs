@@ -43,6 +43,7 @@ pub fn plain_http_301() -> Vec<Event> {
         Event::Url {
             at_us: 20,
             input: "wetransfer.com".into(),
+            input_masked: false,
             url: "http://wetransfer.com/".into(),
             scheme: "http".into(),
             scheme_inferred: true,
@@ -124,6 +125,7 @@ pub fn plain_http_301() -> Vec<Event> {
             at_us: 470,
             fd: 3,
             head: "GET / HTTP/1.1\r\nHost: wetransfer.com\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\n".into(),
+            head_masked: false,
             head_bytes: 78,
             body_bytes: 0,
         },
@@ -142,7 +144,7 @@ pub fn plain_http_301() -> Vec<Event> {
             content_length: Some(138),
             encoding: None,
         },
-        Event::BodyDone { at_us: 630, wire_bytes: 138, body_bytes: 138, recv_calls: 1, chunks: 0, trailers: vec![] },
+        Event::BodyDone { at_us: 630, wire_bytes: 138, body_bytes: 138, recv_calls: 1, chunks: 0, trailers: vec![], decoded: None, written: true },
         Event::Redirect {
             at_us: 640,
             hop: 0,
@@ -332,6 +334,7 @@ pub fn process_phase() -> Vec<Event> {
                 exe: "/usr/local/bin/wtcurl".into(),
                 execfn: Some("/usr/local/bin/wtcurl".into()),
                 argv: vec!["wtcurl".into(), "wetransfer.com".into(), "--explain".into()],
+                argv_masked: false,
                 path_entry: Some((2, "/usr/local/bin".into())),
                 loader: Some("/lib64/ld-linux-x86-64.so.2".into()),
                 libraries: vec![
@@ -957,6 +960,7 @@ pub fn https_200() -> Vec<Event> {
             fd: 3,
             head: "GET / HTTP/1.1\r\nHost: wetransfer.com\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\n"
                 .into(),
+            head_masked: false,
             head_bytes: 79,
             body_bytes: 0,
         },
@@ -990,6 +994,8 @@ pub fn https_200() -> Vec<Event> {
             recv_calls: 1,
             chunks: 0,
             trailers: vec![],
+            decoded: None,
+            written: true,
         },
         Event::Phase {
             at_us: 950,
@@ -1193,6 +1199,7 @@ pub fn closed_with_unread_body() -> Vec<Event> {
         Event::Url {
             at_us: 20,
             input: "http://127.0.0.1:18404/".into(),
+            input_masked: false,
             url: "http://127.0.0.1:18404/".into(),
             scheme: "http".into(),
             scheme_inferred: false,
@@ -1254,6 +1261,7 @@ pub fn closed_with_unread_body() -> Vec<Event> {
             at_us: 320,
             fd: 5,
             head: "GET / HTTP/1.1\r\nHost: 127.0.0.1:18404\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\n".into(),
+            head_masked: false,
             head_bytes: 80,
             body_bytes: 0,
         },
@@ -1321,6 +1329,7 @@ fn literal_until_connect(port: u16) -> Vec<Event> {
         Event::Url {
             at_us: 20,
             input: url.clone(),
+            input_masked: false,
             url,
             scheme: "http".into(),
             scheme_inferred: false,
@@ -1370,6 +1379,59 @@ fn literal_until_connect(port: u16) -> Vec<Event> {
             json!({"addr": addr.to_string()}),
         ),
     ]
+}
+
+/// `wtcurl --compressed http://127.0.0.1:40100/` against a server that sends 650 bytes of text
+/// gzip-compressed to 40 bytes in 2 chunks of 20 (`14\r\n` + 20 + `\r\n` each, then `0\r\n\r\n`: 57 bytes): the body line gives the wire
+/// bytes (with the chunk framing), the encoded body and the decoded bytes written out.
+pub fn compressed_gzip_chunked() -> Vec<Event> {
+    let addr: std::net::SocketAddr = "127.0.0.1:40100".parse().unwrap();
+    let mut v = literal_until_connect(addr.port());
+    v.extend([
+        sys("poll", 4, 1, None, 90, json!({"fds": [{"fd": 4, "events": "POLLOUT", "revents": "POLLOUT"}], "timeout_ms": -1})),
+        sys("getsockopt", 4, 0, None, 100, json!({"level": "SOL_SOCKET", "optname": "SO_ERROR", "value": 0, "value_name": null})),
+        Event::ConnectResult { at_us: 110, fd: 4, addr, ok: true, error: None, local: Some("127.0.0.1:51000".parse().unwrap()), elapsed_us: 40 },
+        Event::Phase { at_us: 120, hop: 0, phase: Phase::Request },
+        sys("sendto", 4, 112, None, 130, json!({"len": 112, "flags": "MSG_NOSIGNAL", "to": null})),
+        Event::RequestWritten {
+            at_us: 140,
+            fd: 4,
+            head: "GET / HTTP/1.1\r\nHost: 127.0.0.1:40100\r\nUser-Agent: wtcurl/0.1.0\r\nAccept: */*\r\nAccept-Encoding: deflate, gzip\r\n".into(),
+            head_masked: false,
+            head_bytes: 112,
+            body_bytes: 0,
+        },
+        Event::Phase { at_us: 150, hop: 0, phase: Phase::Response },
+        sys("poll", 4, 1, None, 160, json!({"fds": [{"fd": 4, "events": "POLLIN", "revents": "POLLIN"}], "timeout_ms": -1})),
+        sys("recvfrom", 4, 155, None, 170, json!({"len": 262144, "from": null})),
+        Event::FirstByte { at_us: 175 },
+        Event::ResponseHead {
+            at_us: 180,
+            version: "HTTP/1.1".into(),
+            status: 200,
+            reason: "OK".into(),
+            headers: vec![("Content-Encoding".into(), "gzip".into()), ("Transfer-Encoding".into(), "chunked".into())],
+            head_bytes: 98,
+            framing: "chunked".into(),
+            content_length: None,
+            encoding: Some("gzip".into()),
+        },
+        Event::BodyDone {
+            at_us: 190,
+            wire_bytes: 57,
+            body_bytes: 40,
+            recv_calls: 1,
+            chunks: 2,
+            trailers: vec![],
+            decoded: Some(crate::event::Decoded { encoding: "gzip".into(), bytes: 650 }),
+            written: true,
+        },
+        Event::Phase { at_us: 200, hop: 0, phase: Phase::Close },
+        sys("close", 4, 0, None, 210, json!({})),
+        Event::Closed { at_us: 220, fd: 4, first_fin: "client".into(), unread_bytes: Some(0), body_unread: false },
+        Event::Done { at_us: 230, exit_code: 0 },
+    ]);
+    v
 }
 
 /// `wtcurl http://127.0.0.1:48623/` with nothing listening: the SYN is answered with RST
@@ -1537,6 +1599,7 @@ pub fn dns_timeout() -> Vec<Event> {
         Event::Url {
             at_us: 20,
             input: "http://nope.test/".into(),
+            input_masked: false,
             url: "http://nope.test/".into(),
             scheme: "http".into(),
             scheme_inferred: false,
@@ -1653,6 +1716,7 @@ pub fn dns_unreachable() -> Vec<Event> {
         Event::Url {
             at_us: 20,
             input: "http://nope.test/".into(),
+            input_masked: false,
             url: "http://nope.test/".into(),
             scheme: "http".into(),
             scheme_inferred: false,

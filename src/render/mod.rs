@@ -87,6 +87,12 @@ mod snapshots {
         insta::assert_snapshot!(text);
     }
 
+    /// --compressed with a chunked gzip body: wire bytes, encoded body, decoded bytes written.
+    #[test]
+    fn explain_compressed_gzip_chunked() {
+        insta::assert_snapshot!(explain(&fixture::compressed_gzip_chunked()));
+    }
+
     /// A refused connect: the ladder draws the SYN and the RST it got, no FIN; the waterfall
     /// stops at TCP and marks it.
     #[test]

@@ -39,6 +39,11 @@ pub struct Metrics {
     /// The URL as given on the command line (`%{url}`).
     pub url: String,
     pub url_effective: String,
+    /// The `user:password` of the URL given, as typed: curl 7.88 keeps it in `%{url_effective}`
+    /// and `%{redirect_url}` (events carry URLs without it, or masked).
+    pub userinfo: Option<String>,
+    /// The current hop's URL still carries that userinfo (a relative redirect keeps it).
+    pub hop_has_userinfo: bool,
     /// The method of the last request (the first hop's before any is sent).
     pub method: String,
     /// The current hop's scheme, and the one `%{scheme}` shows once a connection is made.
@@ -74,7 +79,7 @@ impl Observer for Metrics {
                 self.starttransfer_seen = false;
             }
             Event::Url { url, scheme, .. } => {
-                self.url_effective = url.clone();
+                self.url_effective = self.with_userinfo(url, self.hop_has_userinfo);
                 self.hop_scheme = scheme.clone();
                 // The TLS facts are the last TLS hop's.
                 self.certs.clear();
@@ -83,17 +88,28 @@ impl Observer for Metrics {
             Event::Redirect {
                 at_us,
                 followed,
+                location,
                 to,
                 method,
                 ..
             } => {
+                // curl resolves a relative Location against the URL with its userinfo (an empty
+                // password then loses its ':').
+                let keeps = self.hop_has_userinfo && is_relative(location);
+                if keeps
+                    && let Some(u) = self.userinfo.as_mut()
+                    && u.ends_with(':')
+                {
+                    u.pop();
+                }
                 if *followed {
                     self.num_redirects += 1;
                     self.redirect_us = *at_us;
                     self.method = method.clone();
                     self.redirect_url = None;
+                    self.hop_has_userinfo = keeps;
                 } else {
-                    self.redirect_url = Some(to.clone());
+                    self.redirect_url = Some(self.with_userinfo(to, keeps));
                 }
             }
             Event::Resolved { at_us, .. } => self.namelookup_us += self.since_hop(*at_us),
@@ -213,6 +229,19 @@ fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
 }
 
+/// A Location without a scheme or a `//` authority: resolved against the current URL.
+fn is_relative(location: &str) -> bool {
+    let l = location.trim();
+    let scheme = l.find(':').is_some_and(|i| {
+        i > 0
+            && l[..i]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && l[..i].starts_with(|c: char| c.is_ascii_alphabetic())
+    });
+    !scheme && !l.starts_with("//")
+}
+
 /// Where -w output goes: curl's `%{stderr}` and `%{stdout}` switch between them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
@@ -224,12 +253,25 @@ impl Metrics {
     /// The metrics of a run that has not started: the URL as given, the first hop's method and
     /// `-o`'s file, which curl prints even when the transfer fails before any event.
     pub fn new(url: &str, method: &str, filename_effective: Option<String>) -> Metrics {
+        let userinfo = crate::redact::userinfo(url).map(str::to_string);
         Metrics {
             url: url.to_string(),
             url_effective: url.to_string(),
+            hop_has_userinfo: userinfo.is_some(),
+            userinfo,
             method: method.to_string(),
             filename_effective,
             ..Metrics::default()
+        }
+    }
+
+    /// `url` with the given URL's userinfo put back after `scheme://`, when `keep`.
+    fn with_userinfo(&self, url: &str, keep: bool) -> String {
+        match (&self.userinfo, url.find("://")) {
+            (Some(info), Some(i)) if keep => {
+                format!("{}{info}@{}", &url[..i + 3], &url[i + 3..])
+            }
+            _ => url.to_string(),
         }
     }
 
@@ -495,6 +537,7 @@ mod tests {
             Event::Url {
                 at_us: 1,
                 input: "x".into(),
+                input_masked: false,
                 url: "http://x/".into(),
                 scheme: "http".into(),
                 scheme_inferred: true,
@@ -530,6 +573,7 @@ mod tests {
                 at_us: 2200,
                 fd: 3,
                 head: String::new(),
+                head_masked: false,
                 head_bytes: 70,
                 body_bytes: 0,
             },
@@ -552,6 +596,8 @@ mod tests {
                 recv_calls: 1,
                 chunks: 0,
                 trailers: vec![],
+                decoded: None,
+                written: true,
             },
             Event::Done {
                 at_us: 4000,
@@ -606,10 +652,44 @@ mod tests {
         assert_eq!(keys, sorted, "curl lists them alphabetically");
     }
 
+    /// curl 7.88 keeps the URL's `user:password@` in %{url_effective} and %{redirect_url}, also
+    /// after a relative redirect, and drops it after an absolute one.
+    #[test]
+    fn url_effective_keeps_the_userinfo_as_curl_does() {
+        let redirect = |location: &str, to: &str, followed| Event::Redirect {
+            at_us: 5,
+            hop: 0,
+            status: 301,
+            location: location.into(),
+            to: to.into(),
+            method: "GET".into(),
+            followed,
+        };
+        let mut m = Metrics::new("bob:pw@x/a", "GET", None);
+        assert_eq!(m.url_effective, "bob:pw@x/a");
+        m.on_event(&url_event(1, "http://x/a"));
+        assert_eq!(m.url_effective, "http://bob:pw@x/a");
+        m.on_event(&redirect("/b", "http://x/b", true));
+        m.on_event(&url_event(6, "http://x/b"));
+        assert_eq!(m.url_effective, "http://bob:pw@x/b");
+        assert_eq!(m.var("url").map(|v| v.text()), Some("bob:pw@x/a".into()));
+        m.on_event(&redirect("//y/c", "http://y/c", true));
+        m.on_event(&url_event(7, "http://y/c"));
+        assert_eq!(m.url_effective, "http://y/c");
+
+        let mut m = Metrics::new("http://bob:@x/a", "GET", None);
+        m.on_event(&url_event(1, "http://x/a"));
+        assert_eq!(m.url_effective, "http://bob:@x/a");
+        m.on_event(&redirect("b/", "http://x/b/", false));
+        assert_eq!(m.redirect_url.as_deref(), Some("http://bob@x/b/"));
+        assert!(is_relative("/x") && !is_relative("x:y/z") && !is_relative("HTTPS://h/"));
+    }
+
     fn url_event(at_us: u64, url: &str) -> Event {
         Event::Url {
             at_us,
             input: url.into(),
+            input_masked: false,
             url: url.into(),
             scheme: "http".into(),
             scheme_inferred: false,

@@ -54,13 +54,27 @@ impl TlsVersion {
     }
 }
 
+/// Where a CA file or directory came from, so the explanation and errors name the true source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaSource {
+    /// `--cacert` / `--capath` on the command line.
+    #[default]
+    Flag,
+    /// An environment variable curl's tool reads: `CURL_CA_BUNDLE`, `SSL_CERT_FILE` or `SSL_CERT_DIR`.
+    Env(&'static str),
+}
+
 /// Everything the command line says about TLS.
 #[derive(Clone, Debug, Default)]
 pub struct TlsOptions {
     /// `--cacert FILE` (a PEM bundle; CURL_CA_BUNDLE / SSL_CERT_FILE resolved into it by the caller).
     pub cacert: Option<PathBuf>,
-    /// `--capath DIR` (every PEM file in it).
+    /// Where `cacert` came from.
+    pub cacert_source: CaSource,
+    /// `--capath DIR` (every PEM file in it; SSL_CERT_DIR resolved into it by the caller).
     pub capath: Option<PathBuf>,
+    /// Where `capath` came from.
+    pub capath_source: CaSource,
     /// `-k`: verify and report, but accept whatever the result.
     pub insecure: bool,
     /// `--tlsv1.2` / `--tlsv1.3`: the minimum version, as curl.

@@ -1,9 +1,10 @@
 //! What the server's certificate is checked against: Mozilla's roots compiled into wtcurl
-//! (webpki-roots), or `--cacert` / `--capath` instead (as curl: they replace the default), plus the
-//! run's extra roots (the offline demo's CA). Each anchor keeps a readable name and where it came from.
+//! (webpki-roots), or `--cacert` / `--capath` (or the CURL_CA_BUNDLE, SSL_CERT_FILE or SSL_CERT_DIR
+//! they came from) instead, plus the run's extra roots (the offline demo's CA). Each anchor keeps a
+//! readable name and where it came from, named as the user gave it.
 
-use super::TlsOptions;
 use super::cert;
+use super::{CaSource, TlsOptions};
 use crate::error::{Error, Label, Phase, Result};
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
@@ -16,7 +17,8 @@ pub struct Anchor {
     pub ta: TrustAnchor<'static>,
     /// Its subject, `CN=…, O=…`.
     pub name: String,
-    /// Where it came from: `webpki-roots`, `--cacert FILE`, `--capath DIR/FILE`, `the demo CA`.
+    /// Where it came from: `webpki-roots`, `--cacert FILE`, `CURL_CA_BUNDLE=FILE`,
+    /// `SSL_CERT_FILE=FILE`, `--capath DIR/FILE`, `SSL_CERT_DIR=DIR: FILE`, `the demo CA`.
     pub origin: String,
 }
 
@@ -98,26 +100,49 @@ fn pem_anchors(path: &Path, origin: &str) -> std::result::Result<Vec<Anchor>, St
     Ok(out)
 }
 
-fn cacert(path: &Path) -> Result<(Vec<Anchor>, String)> {
-    let origin = format!("--cacert {}", path.display());
+/// How a CA file or directory is named: `--cacert FILE` or `CURL_CA_BUNDLE=FILE`.
+fn source_label(flag: &str, source: CaSource, path: &Path) -> String {
+    match source {
+        CaSource::Flag => format!("{flag} {}", path.display()),
+        CaSource::Env(var) => format!("{var}={}", path.display()),
+    }
+}
+
+/// The hint for an unusable CA file or directory, naming where it came from.
+fn source_hint(flag: &str, source: CaSource, what: &str) -> String {
+    match source {
+        CaSource::Flag => format!("{flag} needs {what}"),
+        CaSource::Env(var) => format!(
+            "{var} (read from the environment, as curl reads it) needs {what}; fix or unset it, or give {flag}"
+        ),
+    }
+}
+
+fn cacert(path: &Path, source: CaSource) -> Result<(Vec<Anchor>, String)> {
+    let origin = source_label("--cacert", source, path);
     let anchors = pem_anchors(path, &origin).map_err(|why| {
         bad_file(
             format!("error setting certificate file: {why}"),
-            "--cacert needs a readable PEM file of CA certificates",
+            &source_hint("--cacert", source, "a readable PEM file of CA certificates"),
         )
     })?;
     let d = format!("{origin} ({})", certificates(anchors.len()));
     Ok((anchors, d))
 }
 
-fn capath(dir: &Path) -> Result<(Vec<Anchor>, String)> {
+fn capath(dir: &Path, source: CaSource) -> Result<(Vec<Anchor>, String)> {
+    let label = source_label("--capath", source, dir);
     let entries = std::fs::read_dir(dir).map_err(|e| {
         bad_file(
             format!(
                 "error setting certificate path: cannot read {}: {e}",
                 dir.display()
             ),
-            "--capath needs a readable directory of PEM certificates",
+            &source_hint(
+                "--capath",
+                source,
+                "a readable directory of PEM certificates",
+            ),
         )
     })?;
     let mut paths: Vec<_> = entries
@@ -128,7 +153,13 @@ fn capath(dir: &Path) -> Result<(Vec<Anchor>, String)> {
     let mut anchors: Vec<Anchor> = Vec::new();
     let mut files = 0;
     for p in &paths {
-        let origin = format!("--capath {}", p.display());
+        let origin = match source {
+            CaSource::Flag => format!("--capath {}", p.display()),
+            CaSource::Env(_) => format!(
+                "{label}: {}",
+                p.file_name().unwrap_or_default().to_string_lossy()
+            ),
+        };
         // Files that are not PEM certificates are skipped, as OpenSSL's lookup skips them.
         if let Ok(found) = pem_anchors(p, &origin) {
             files += 1;
@@ -147,13 +178,13 @@ fn capath(dir: &Path) -> Result<(Vec<Anchor>, String)> {
                 dir.display(),
                 paths.len()
             ),
-            "--capath needs a directory of PEM CA certificates",
+            &source_hint("--capath", source, "a directory of PEM CA certificates"),
         ));
     }
     let d = format!(
-        "--capath {} ({} from {files} files)",
-        dir.display(),
-        certificates(anchors.len())
+        "{label} ({} from {files} file{})",
+        certificates(anchors.len()),
+        if files == 1 { "" } else { "s" }
     );
     Ok((anchors, d))
 }
@@ -168,8 +199,8 @@ fn webpki() -> (Vec<Anchor>, String) {
         })
         .collect();
     let d = format!(
-        "webpki-roots (Mozilla's {} roots, compiled into wtcurl)",
-        anchors.len()
+        "built-in Mozilla roots (webpki-roots: {}, compiled into wtcurl)",
+        certificates(anchors.len())
     );
     (anchors, d)
 }
@@ -182,8 +213,12 @@ pub fn build(opts: &TlsOptions) -> Result<Trust> {
     let mut custom = false;
     let mut problems = Vec::new();
     for r in [
-        opts.cacert.as_deref().map(cacert),
-        opts.capath.as_deref().map(capath),
+        opts.cacert
+            .as_deref()
+            .map(|p| cacert(p, opts.cacert_source)),
+        opts.capath
+            .as_deref()
+            .map(|p| capath(p, opts.capath_source)),
     ]
     .into_iter()
     .flatten()
@@ -276,7 +311,12 @@ mod tests {
         o.extra_roots_label = Some("the demo CA".into());
         let t = build(&o).expect("trust");
         assert!(t.anchors.len() > 100);
-        assert!(t.description.starts_with("webpki-roots (Mozilla's "));
+        assert!(
+            t.description
+                .starts_with("built-in Mozilla roots (webpki-roots: "),
+            "{}",
+            t.description
+        );
         assert!(t.description.ends_with(" + the demo CA (1 certificate)"));
         let last = t.anchors.last().expect("anchor");
         assert_eq!(last.name, "CN=Trust Test CA");
@@ -319,6 +359,52 @@ mod tests {
         let t = build(&o).expect("insecure trust");
         assert!(t.description.starts_with("insecure (-k)"));
         assert!(t.description.contains("ignored because of -k"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn ca_files_from_the_environment_are_named_by_their_variable() {
+        let dir = tmp("env");
+        let (pem, _) = ca_pem();
+        let good = dir.join("ca.pem");
+        std::fs::write(&good, &pem).expect("write");
+        let mut o = opts();
+        o.cacert = Some(good.clone());
+        o.cacert_source = CaSource::Env("CURL_CA_BUNDLE");
+        let t = build(&o).expect("trust");
+        assert_eq!(
+            t.description,
+            format!("CURL_CA_BUNDLE={} (1 certificate)", good.display())
+        );
+        assert_eq!(
+            t.anchors[0].origin,
+            format!("CURL_CA_BUNDLE={}", good.display())
+        );
+        assert!(!t.description.contains("--cacert"));
+
+        let mut o = opts();
+        o.capath = Some(dir.clone());
+        o.capath_source = CaSource::Env("SSL_CERT_DIR");
+        let t = build(&o).expect("trust");
+        assert_eq!(
+            t.description,
+            format!("SSL_CERT_DIR={} (1 certificate from 1 file)", dir.display())
+        );
+        assert_eq!(
+            t.anchors[0].origin,
+            format!("SSL_CERT_DIR={}: ca.pem", dir.display())
+        );
+
+        let mut o = opts();
+        o.cacert = Some(dir.join("missing.pem"));
+        o.cacert_source = CaSource::Env("SSL_CERT_FILE");
+        let e = build(&o).expect_err("missing");
+        assert_eq!(e.exit_code(), 77);
+        let hint = e.hint.expect("hint");
+        assert!(
+            hint.starts_with("SSL_CERT_FILE (read from the environment"),
+            "{hint}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -54,6 +54,31 @@ impl fmt::Display for Count<'_> {
     }
 }
 
+/// `, 3 chunks` after a chunked body's byte counts; nothing for other framings.
+struct Chunks(u64);
+
+impl fmt::Display for Chunks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 > 0 {
+            write!(f, ", {}", Count(self.0, "chunk", "chunks"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// What undoing a Content-Encoding is called: `gunzip`, `inflate`, or `decoding` for a list.
+fn decoding_verb(encoding: &str) -> &'static str {
+    let e = encoding.trim();
+    if e.eq_ignore_ascii_case("gzip") || e.eq_ignore_ascii_case("x-gzip") {
+        "gunzip"
+    } else if e.eq_ignore_ascii_case("deflate") {
+        "inflate"
+    } else {
+        "decoding"
+    }
+}
+
 /// A syscall as [`SyscallLine`] prints it, and ioctl as strace does: `ioctl(5, FIONREAD, [0]) = 0`.
 struct CallLine<'a>(&'a crate::event::SyscallRecord);
 
@@ -124,6 +149,10 @@ pub struct Explain<W: Write> {
     udp_fd: Option<i32>,
     /// What a UDP connect() does was said (once per run).
     udp_connect_said: bool,
+    /// The response's Content-Encoding, to say at the body's end whether it was decoded.
+    head_encoding: Option<String>,
+    /// That secrets are shown masked was said (once per run, where the first one shows).
+    masked_said: bool,
 }
 
 fn why(phase: Phase) -> &'static str {
@@ -195,6 +224,8 @@ impl<W: Write> Explain<W> {
             interleave_verbose: false,
             udp_fd: None,
             udp_connect_said: false,
+            head_encoding: None,
+            masked_said: false,
         }
     }
 
@@ -330,6 +361,13 @@ impl<W: Write> Explain<W> {
         self.note(format_args!("why: {}", why(phase)));
     }
 
+    /// Says once, where the first masked secret shows, that what is printed is not what is sent.
+    fn secrets_masked(&mut self) {
+        if !std::mem::replace(&mut self.masked_said, true) {
+            self.note("secrets are masked as **** here and in --trace-json (passwords; Authorization, Proxy-Authorization and Cookie values): the bytes sent carry the real ones");
+        }
+    }
+
     fn waterfall(&mut self, total: u64) {
         let _ = waterfall::write(&mut self.out, &self.hops, total, &self.p);
     }
@@ -439,6 +477,7 @@ impl<W: Write> Explain<W> {
             }
             Event::Url {
                 input,
+                input_masked,
                 url,
                 scheme_inferred,
                 port,
@@ -453,6 +492,9 @@ impl<W: Write> Explain<W> {
                     h.url = url.clone();
                 }
                 self.linef(format_args!("   {input:?} → {url}"));
+                if *input_masked {
+                    self.secrets_masked();
+                }
                 if *scheme_inferred {
                     self.note("no scheme given: like curl, wtcurl assumes http://");
                 }
@@ -587,6 +629,7 @@ impl<W: Write> Explain<W> {
             Event::RequestWritten {
                 at_us,
                 head,
+                head_masked,
                 head_bytes,
                 body_bytes,
                 ..
@@ -596,6 +639,9 @@ impl<W: Write> Explain<W> {
                 }
                 for l in head.lines() {
                     self.say(self.p.wire_out, format_args!("> {l}"));
+                }
+                if *head_masked {
+                    self.secrets_masked();
                 }
                 let body_word = if *body_bytes == 1 { "byte" } else { "bytes" };
                 let body = if *body_bytes > 0 {
@@ -646,9 +692,14 @@ impl<W: Write> Explain<W> {
                 head_bytes,
                 framing,
                 content_length,
+                encoding,
                 ..
             } => {
                 self.last_status = Some(*status);
+                self.head_encoding = encoding
+                    .as_deref()
+                    .filter(|e| !e.trim().is_empty() && !e.trim().eq_ignore_ascii_case("identity"))
+                    .map(str::to_string);
                 let p = self.p;
                 self.linef(format_args!(
                     "   {}",
@@ -686,21 +737,44 @@ impl<W: Write> Explain<W> {
                 recv_calls,
                 chunks,
                 trailers,
+                decoded,
+                written,
                 ..
             } => {
                 self.flush_hidden();
                 self.in_body = false;
-                let chunks = if *chunks > 0 {
-                    format!(", {}", Count(*chunks, "chunk", "chunks"))
-                } else {
-                    String::new()
-                };
-                self.linef(format_args!(
-                    "   body: {} delivered from {} on the wire{chunks}; {} for this response",
-                    Count(*body_bytes, "byte", "bytes"),
-                    Count(*wire_bytes, "byte", "bytes"),
-                    Count(*recv_calls, "recvfrom call", "recvfrom calls")
-                ));
+                let chunks = Chunks(*chunks);
+                let wire = Count(*wire_bytes, "byte", "bytes");
+                let recvs = Count(*recv_calls, "recvfrom call", "recvfrom calls");
+                match decoded {
+                    Some(d) => {
+                        let done = if *written {
+                            "written"
+                        } else {
+                            "read and dropped"
+                        };
+                        self.linef(format_args!(
+                            "   body: {} {done} after {} of {} (Content-Encoding: {}), from {wire} on the wire{chunks}; {recvs} for this response",
+                            Count(d.bytes, "byte", "bytes"),
+                            decoding_verb(&d.encoding),
+                            Count(*body_bytes, "byte", "bytes"),
+                            d.encoding,
+                        ));
+                        self.note("--compressed: wtcurl decoded the body as it streamed in; -w size_download counts the encoded bytes, as curl's does");
+                    }
+                    None => {
+                        self.linef(format_args!(
+                            "   body: {} delivered from {wire} on the wire{chunks}; {recvs} for this response",
+                            Count(*body_bytes, "byte", "bytes"),
+                        ));
+                        if let Some(enc) = self.head_encoding.take() {
+                            self.note(format_args!(
+                                "Content-Encoding: {enc} left as it came (no --compressed, as in curl): the output holds the encoded bytes"
+                            ));
+                        }
+                    }
+                }
+                self.head_encoding = None;
                 for (k, v) in trailers {
                     self.linef(format_args!("   trailer {k}: {v}"));
                 }
@@ -902,6 +976,46 @@ mod tests {
     }
 
     #[test]
+    fn masked_secrets_are_labelled_once() {
+        let url = |masked| Event::Url {
+            at_us: 1,
+            input: "http://bob:****@127.0.0.1:1/".into(),
+            input_masked: masked,
+            url: "http://127.0.0.1:1/".into(),
+            scheme: "http".into(),
+            scheme_inferred: false,
+            host: "127.0.0.1".into(),
+            host_ascii: "127.0.0.1".into(),
+            port: 1,
+            port_inferred: false,
+            target: "/".into(),
+            basic_auth_user: Some("bob".into()),
+        };
+        let written = |masked| Event::RequestWritten {
+            at_us: 2,
+            fd: 3,
+            head: "GET / HTTP/1.1\r\nAuthorization: Basic ****\r\n".into(),
+            head_masked: masked,
+            head_bytes: 40,
+            body_bytes: 0,
+        };
+        let label = "secrets are masked as **** here and in --trace-json";
+        let text = render(&[url(true), written(true), url(true), written(true)]);
+        assert_eq!(text.matches(label).count(), 1, "{text}");
+        // Right after the first masked line.
+        assert!(
+            text.contains("→ http://127.0.0.1:1/\n   secrets are masked"),
+            "{text}"
+        );
+        let text = render(&[url(false), written(true)]);
+        assert!(
+            text.contains("Authorization: Basic ****\n   secrets are masked"),
+            "{text}"
+        );
+        assert!(!render(&[url(false), written(false)]).contains(label));
+    }
+
+    #[test]
     fn counts_of_one_are_singular() {
         assert_eq!(Count(1, "byte", "bytes").to_string(), "1 byte");
         assert_eq!(Count(0, "byte", "bytes").to_string(), "0 bytes");
@@ -922,6 +1036,7 @@ mod tests {
                 at_us: 2,
                 fd: 3,
                 head: "GET / HTTP/1.1\r\n".into(),
+                head_masked: false,
                 head_bytes: 16,
                 body_bytes: 1,
             },
@@ -932,6 +1047,8 @@ mod tests {
                 recv_calls: 1,
                 chunks: 1,
                 trailers: vec![],
+                decoded: None,
+                written: true,
             },
         ]);
         assert!(

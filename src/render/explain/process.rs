@@ -19,6 +19,9 @@ impl<W: Write> Explain<W> {
             v.pid, v.ppid, v.exe
         ));
         self.linef(format_args!("   argv: {:?}", v.argv));
+        if v.argv_masked {
+            self.secrets_masked();
+        }
         let argv0 = v.argv.first().map_or("", String::as_str);
         match (&v.path_entry, &v.execfn) {
             (Some((i, dir)), Some(f)) => self.linef(format_args!(

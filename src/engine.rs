@@ -475,8 +475,18 @@ fn hop_once(
     {
         return Err(e);
     }
-    let conn =
-        net::connect(t, &conn_host, &addrs, conn_port, connect_deadline).map_err(|mut e| {
+    // The URL's IPv6 zone, when we connect to the URL's own host: a number, or an interface name
+    // (if_nametoindex). As curl, a name that is no interface leaves the scope unset (0).
+    let scope_id = match &target.zone {
+        Some(z) if conn_host == target.host_ascii => z
+            .parse::<u32>()
+            .ok()
+            .or_else(|| sys::if_nametoindex(z))
+            .unwrap_or(0),
+        _ => 0,
+    };
+    let conn = net::connect_scoped(t, &conn_host, &addrs, conn_port, scope_id, connect_deadline)
+        .map_err(|mut e| {
             if e.label == Label::Timeout && deadline != connect_deadline {
                 e.hint = Some("--connect-timeout ran out before the TCP handshake finished".into());
             }

@@ -818,3 +818,54 @@ fn negative_timeouts_are_usage_errors_with_curls_words() {
     }
     assert!(s.requests().is_empty());
 }
+
+/// curl 7.88.1: `curl 'http://[::1%25lo]:PORT/'` connects to ::1 with the scope of lo and sends
+/// `Host: [::1]:PORT` (no zone); `[::1%lo]` and `[::1%251]` work too, and a zone that is no
+/// interface (`%25nosuchif`) is only noted ("Invalid zoneid") and the scope left unset: exit 0.
+#[test]
+fn ipv6_zone_ids_pick_the_interface_and_are_not_sent() {
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("SKIP: no IPv6 loopback");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    let urls: Vec<String> = ["%25lo", "%lo", "%251", "%25nosuchif"]
+        .iter()
+        .map(|z| format!("http://[::1{z}]:{port}/"))
+        .collect();
+    let runs = if curl_installed() { 2 } else { 1 } * urls.len() + 1;
+    let server = thread::spawn(move || {
+        let mut heads = Vec::new();
+        for _ in 0..runs {
+            let (mut c, _) = listener.accept().unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            heads.push(String::from_utf8_lossy(&buf).into_owned());
+            let _ = c.write_all(&response("200 OK", &[], b"hello\n"));
+        }
+        heads
+    });
+    for url in &urls {
+        both(&["-sS", url], 0, "hello\n", "");
+    }
+    // The scope is in the connect(2) sockaddr: lo's index (read from sysfs) for %25lo.
+    let trace = std::env::temp_dir().join(format!("wtcurl-zone-{}.json", std::process::id()));
+    let r = wtcurl(&["-sS", "--trace-json", trace.to_str().unwrap(), &urls[0]]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lo = std::fs::read_to_string("/sys/class/net/lo/ifindex").unwrap_or_default();
+    let want = format!("\"addr\":\"[::1%{}]:{port}\"", lo.trim());
+    let t = std::fs::read_to_string(&trace).unwrap();
+    assert!(t.contains(&want), "no connect to {want} in {t}");
+    let _ = std::fs::remove_file(&trace);
+    let heads = server.join().unwrap();
+    for h in &heads {
+        assert!(h.contains(&format!("\r\nHost: [::1]:{port}\r\n")), "{h}");
+    }
+}

@@ -89,7 +89,8 @@ pub struct Args {
     #[arg(short = 'X', long = "request", value_name = "METHOD")]
     pub method: Option<String>,
 
-    /// Extra header, "Name: value"; "Name:" removes a default header, "Name;" sends it empty.
+    /// Extra header, "Name: value"; "Name:" removes a default header, "Name;" sends it empty;
+    /// @FILE reads one header per line from FILE (@- from stdin), as curl does.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
 
@@ -127,11 +128,20 @@ pub struct Args {
     pub fail: bool,
 
     /// Maximum time in seconds for the whole transfer.
-    #[arg(short = 'm', long = "max-time", value_name = "SECONDS")]
+    #[arg(
+        short = 'm',
+        long = "max-time",
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub max_time: Option<f64>,
 
     /// Maximum time in seconds for name resolution plus connect.
-    #[arg(long = "connect-timeout", value_name = "SECONDS")]
+    #[arg(
+        long = "connect-timeout",
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub connect_timeout: Option<f64>,
 
     /// Ask for a compressed response (gzip, deflate) and decode it.
@@ -161,11 +171,19 @@ pub struct Args {
     pub write_out: Option<String>,
 
     /// Use ADDR for HOST:PORT instead of resolving it ("HOST:PORT:ADDR[,ADDR]").
-    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    #[arg(
+        long = "resolve",
+        value_name = "HOST:PORT:ADDR",
+        allow_hyphen_values = true
+    )]
     pub resolve: Vec<String>,
 
     /// Connect to HOST2:PORT2 for requests to HOST1:PORT1 ("HOST1:PORT1:HOST2:PORT2").
-    #[arg(long = "connect-to", value_name = "HOST1:PORT1:HOST2:PORT2")]
+    #[arg(
+        long = "connect-to",
+        value_name = "HOST1:PORT1:HOST2:PORT2",
+        allow_hyphen_values = true
+    )]
     pub connect_to: Vec<String>,
 
     /// Use IPv4 addresses only.
@@ -235,13 +253,40 @@ fn seconds(flag: &str, v: Option<f64>) -> Result<Option<Duration>> {
     match v {
         None => Ok(None),
         Some(s) if (0.0..1e9).contains(&s) => Ok((s > 0.0).then(|| Duration::from_secs_f64(s))),
-        Some(s) => Err(usage(format!("{flag}: {s} is not a number of seconds"))),
+        // curl 7.88.1's words for `-m -1` and `-m inf` (exit 2).
+        Some(s) if s < 0.0 => Err(usage(format!(
+            "option {flag}: expected a positive numerical parameter (got {s})"
+        ))),
+        Some(s) if s >= 1e9 => Err(usage(format!("option {flag}: too large number ({s})"))),
+        Some(s) => Err(usage(format!(
+            "option {flag}: {s} is not a number of seconds"
+        ))),
     }
 }
 
-fn parse_resolve(s: &str) -> Result<ResolveEntry> {
-    let bad = || usage(format!("--resolve {s:?}: expected HOST:PORT:ADDR[,ADDR…]"));
-    let (host, rest) = s.split_once(':').ok_or_else(bad)?;
+/// curl's exit 49 for an option value it cannot parse.
+fn option_syntax(msg: String, hint: &str) -> Error {
+    Error::new(Phase::Setup, Label::OptionSyntax, msg).hint(hint)
+}
+
+/// One `--resolve` value as curl 7.88 reads it: `HOST:PORT:ADDR[,ADDR…]` (a leading `+` only
+/// marks curl's cache entry as non-permanent), or `-HOST:PORT`, which removes earlier entries for
+/// HOST:PORT. Anything else is curl's exit 49, "Couldn't parse CURLOPT_RESOLVE entry".
+fn apply_resolve(s: &str, entries: &mut Vec<ResolveEntry>) -> Result<()> {
+    let hint = "write it as HOST:PORT:ADDR[,ADDR…], e.g. example.com:443:127.0.0.1 (IPv6 \
+                addresses may be in brackets), or -HOST:PORT to remove an entry";
+    if let Some(removal) = s.strip_prefix('-') {
+        // curl only notes a removal entry it cannot parse (with -v) and goes on.
+        if let Some((host, port)) = removal.split_once(':')
+            && let Ok(port) = port.parse::<u16>()
+        {
+            entries.retain(|e| !(e.host.eq_ignore_ascii_case(host) && e.port == port));
+        }
+        return Ok(());
+    }
+    let bad = || option_syntax(format!("Couldn't parse CURLOPT_RESOLVE entry '{s}'"), hint);
+    let body = s.strip_prefix('+').unwrap_or(s);
+    let (host, rest) = body.split_once(':').ok_or_else(bad)?;
     let (port, addrs) = rest.split_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
     let addrs = addrs
@@ -254,61 +299,129 @@ fn parse_resolve(s: &str) -> Result<ResolveEntry> {
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|_| bad())?;
-    if host.is_empty() || addrs.is_empty() {
-        return Err(bad());
-    }
-    Ok(ResolveEntry {
+    // An empty HOST is accepted, as curl does; it never matches a URL.
+    entries.push(ResolveEntry {
         host: host.to_ascii_lowercase(),
         port,
         addrs,
-    })
+    });
+    Ok(())
 }
 
-fn parse_connect_to(s: &str) -> Result<ConnectTo> {
-    let bad = || {
-        usage(format!(
-            "--connect-to {s:?}: expected HOST1:PORT1:HOST2:PORT2 (parts may be empty)"
-        ))
+/// What C's strtol makes of all of `s` (white space, a sign, digits and nothing after), or None.
+fn strtol_all(s: &str) -> Option<i64> {
+    let t = s.trim_start();
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
     };
-    // IPv6 hosts are written in brackets; split on ':' outside brackets.
-    let mut parts = Vec::new();
-    let (mut depth, mut cur) = (0, String::new());
-    for c in s.chars() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            ':' if depth == 0 => {
-                parts.push(std::mem::take(&mut cur));
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
+    if t.is_empty() || t.len() > 18 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    parts.push(cur);
-    if parts.len() != 4 {
-        return Err(bad());
-    }
-    let host = |p: &str| {
-        (!p.is_empty()).then(|| {
-            p.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_ascii_lowercase()
-        })
-    };
-    let port = |p: &str| -> Result<Option<u16>> {
-        if p.is_empty() {
-            Ok(None)
+    let v: i64 = t.parse().ok()?;
+    Some(if neg { -v } else { v })
+}
+
+/// One `--connect-to` value as curl 7.88 reads it. HOST1 runs to the first `:` (an IPv6 one in
+/// brackets), PORT1 to the next; an entry without both colons, or whose PORT1 is not a number,
+/// never applies and is ignored, as curl ignores it (None). HOST2:PORT2 is checked only when the
+/// entry applies to the URL (curl's exit 49 then), so its error is kept in `invalid`.
+fn parse_connect_to(s: &str) -> Option<ConnectTo> {
+    let split_host = |p: &str| -> Option<(String, String)> {
+        let end = if p.starts_with('[') {
+            p.find(']').map(|i| i + 1)?
         } else {
-            p.parse().map(Some).map_err(|_| bad())
-        }
+            p.find(':').unwrap_or(p.len())
+        };
+        Some((p[..end].to_string(), p[end..].to_string()))
     };
-    Ok(ConnectTo {
-        host: host(&parts[0]),
-        port: port(&parts[1])?,
-        to_host: host(&parts[2]),
-        to_port: port(&parts[3])?,
-    })
+    let unbracket = |h: &str| {
+        h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase()
+    };
+    let (host1, rest) = split_host(s)?;
+    let rest = rest.strip_prefix(':')?;
+    let (port1, target) = rest.split_once(':')?;
+    let port = if port1.is_empty() {
+        None
+    } else {
+        Some(u16::try_from(strtol_all(port1)?).ok()?)
+    };
+    let mut entry = ConnectTo {
+        host: (!host1.is_empty()).then(|| unbracket(&host1)),
+        port,
+        ..ConnectTo::default()
+    };
+    // curl takes an unclosed "[::1" as the host ::1.
+    let (host2, port2) = split_host(target).unwrap_or_else(|| (target.to_string(), String::new()));
+    entry.to_host = (!host2.is_empty()).then(|| unbracket(&host2));
+    match port2.strip_prefix(':') {
+        None if port2.is_empty() => {}
+        Some("") => {}
+        Some(p) if p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok() => {
+            entry.to_port = p.parse().ok();
+        }
+        _ => {
+            let p = port2.strip_prefix(':').unwrap_or(&port2);
+            entry.invalid = Some(format!(
+                "No valid port number in connect to host string ({p})"
+            ));
+        }
+    }
+    Some(entry)
+}
+
+/// `-H` values, with each `@FILE` replaced by the file's lines, as curl 7.55+ does: split at CR
+/// and LF, empty lines skipped, each line taken as one `-H` value (`@-` reads stdin). A file that
+/// cannot be opened is a warning and adds nothing ("Failed to open FILE!"); one that opens but
+/// cannot be read (a directory) is exit 26, as in curl.
+fn read_headers(items: &[String], warnings: &mut Vec<Error>) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for h in items {
+        let Some(path) = h.strip_prefix('@') else {
+            out.push(h.clone());
+            continue;
+        };
+        let read = if path == "-" {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map(|_| b)
+        } else {
+            match std::fs::File::open(path) {
+                Ok(mut f) => {
+                    let mut b = Vec::new();
+                    std::io::Read::read_to_end(&mut f, &mut b).map(|_| b)
+                }
+                Err(e) => {
+                    warnings.push(
+                        Error::new(
+                            Phase::Setup,
+                            Label::ReadFailed,
+                            format!("Failed to open {path}! ({e}); no header is added from it"),
+                        )
+                        .hint("check the path after -H @ (curl, too, only warns and goes on)"),
+                    );
+                    continue;
+                }
+            }
+        };
+        let bytes = read.map_err(|e| {
+            Error::new(
+                Phase::Setup,
+                Label::ReadFailed,
+                format!("option -H: error encountered when reading a file: {path}: {e}"),
+            )
+            .hint("-H @FILE needs a readable file of header lines")
+        })?;
+        out.extend(
+            bytes
+                .split(|b| *b == b'\r' || *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| String::from_utf8_lossy(l).into_owned()),
+        );
+    }
+    Ok(out)
 }
 
 /// `-d` values joined with `&`; `@FILE` reads a file. As curl 7.88: a file that cannot be read
@@ -357,7 +470,7 @@ impl Args {
         let mut req = Request::new(url);
         req.method = self.method.clone();
         req.head_only = self.head;
-        req.headers = self.headers.clone();
+        req.headers = read_headers(&self.headers, &mut warnings)?;
         req.user_agent = self.user_agent.clone();
         req.user = self.user.clone();
         req.data = read_data(&self.data, &mut warnings);
@@ -378,16 +491,14 @@ impl Args {
         req.include = self.include || self.head;
         req.connect_timeout = seconds("--connect-timeout", self.connect_timeout)?;
         req.max_time = seconds("--max-time", self.max_time)?;
-        req.resolve = self
-            .resolve
-            .iter()
-            .map(|s| parse_resolve(s))
-            .collect::<Result<_>>()?;
+        for s in &self.resolve {
+            apply_resolve(s, &mut req.resolve)?;
+        }
         req.connect_to = self
             .connect_to
             .iter()
-            .map(|s| parse_connect_to(s))
-            .collect::<Result<_>>()?;
+            .filter_map(|s| parse_connect_to(s))
+            .collect();
         req.tls = self.tls_options()?;
         req.resolver = ResolverConfig {
             hosts_path: self.hosts_file.clone(),
@@ -575,6 +686,12 @@ mod tests {
         assert!(!a.show_errors() || a.show_error);
     }
 
+    fn parse_resolve(s: &str) -> Result<ResolveEntry> {
+        let mut v = Vec::new();
+        apply_resolve(s, &mut v)?;
+        Ok(v.remove(0))
+    }
+
     #[test]
     fn resolve_and_connect_to_parse_like_curl() {
         assert_eq!(
@@ -585,17 +702,72 @@ mod tests {
                 addrs: vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()]
             }
         );
-        assert!(parse_resolve("example.com:x:1.2.3").is_err());
+        assert_eq!(parse_resolve("+a:80:[::1]").unwrap().host, "a");
+        assert_eq!(parse_resolve(":80:127.0.0.1").unwrap().host, "");
+        for bad in [
+            "bad",
+            "a:b:c",
+            "a:80",
+            "a:80:",
+            "a:99999:127.0.0.1",
+            "a:80:1.2.3",
+        ] {
+            let e = parse_resolve(bad).unwrap_err();
+            assert_eq!((e.label, e.exit_code()), (Label::OptionSyntax, 49), "{bad}");
+            assert_eq!(
+                e.message,
+                format!("Couldn't parse CURLOPT_RESOLVE entry '{bad}'")
+            );
+        }
+        let mut v = Vec::new();
+        apply_resolve("a:80:127.0.0.1", &mut v).unwrap();
+        apply_resolve("-A:80", &mut v).unwrap();
+        assert!(v.is_empty());
+        apply_resolve("-a", &mut v).unwrap();
+        assert_eq!(parse_connect_to("a:+80::81").unwrap().port, Some(80));
+        let open = parse_connect_to("a:80:[::1").unwrap();
+        assert_eq!((open.to_host.as_deref(), open.invalid), (Some("::1"), None));
+
         let c = parse_connect_to("example.com:80:[::1]:8080").unwrap();
         assert_eq!(c.to_host.as_deref(), Some("::1"));
         assert_eq!(c.to_port, Some(8080));
         let any = parse_connect_to("::127.0.0.1:").unwrap();
         assert_eq!((any.host, any.port, any.to_port), (None, None, None));
+        assert_eq!(any.to_host.as_deref(), Some("127.0.0.1"));
+        let v6 = parse_connect_to("[::1]:80::81").unwrap();
+        assert_eq!((v6.host.as_deref(), v6.port), (Some("::1"), Some(80)));
+        // Never applies in curl: ignored.
+        for never in [
+            "bad",
+            "a:b",
+            "a:b:c",
+            "a:b:c:d",
+            "a:x:127.0.0.1:80",
+            "a:80x::81",
+        ] {
+            assert_eq!(parse_connect_to(never), None, "{never}");
+        }
+        // Applies, but HOST2:PORT2 is bad: an error once it applies.
+        let c = parse_connect_to("a:1:c:d:e").unwrap();
+        assert_eq!(
+            c.invalid.as_deref(),
+            Some("No valid port number in connect to host string (d:e)")
+        );
+        assert!(c.applies("a", 1) && !c.applies("a", 2));
+        // Applies but changes nothing: curl looks at the next entry.
+        assert!(!parse_connect_to("a:80::").unwrap().applies("a", 80));
     }
 
     #[test]
     fn bad_seconds_are_usage_errors() {
-        assert_eq!(seconds("-m", Some(-1.0)).unwrap_err().exit_code(), 2);
+        let e = seconds("--max-time", Some(-1.0)).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.message
+                .contains("expected a positive numerical parameter")
+        );
+        let a = args(&["-m", "-1", "--connect-timeout", "-0.5", "h"]);
+        assert_eq!((a.max_time, a.connect_timeout), (Some(-1.0), Some(-0.5)));
         assert_eq!(
             seconds("-m", Some(0.5)).unwrap(),
             Some(Duration::from_millis(500))

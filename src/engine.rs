@@ -30,12 +30,27 @@ pub struct ResolveEntry {
 }
 
 /// `--connect-to HOST1:PORT1:HOST2:PORT2`; empty parts match anything / keep the original.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ConnectTo {
     pub host: Option<String>,
     pub port: Option<u16>,
     pub to_host: Option<String>,
     pub to_port: Option<u16>,
+    /// As curl, HOST2:PORT2 is only checked when the entry applies to the URL: why it cannot be
+    /// parsed (curl's exit 49), or None.
+    pub invalid: Option<String>,
+}
+
+impl ConnectTo {
+    /// Whether this entry applies to HOST:PORT and, as in curl, says where to go (an entry that
+    /// applies with HOST2 and PORT2 both empty changes nothing, and curl looks on).
+    pub fn applies(&self, host: &str, port: u16) -> bool {
+        self.host
+            .as_ref()
+            .is_none_or(|h| h.eq_ignore_ascii_case(host))
+            && self.port.is_none_or(|p| p == port)
+            && (self.to_host.is_some() || self.to_port.is_some() || self.invalid.is_some())
+    }
 }
 
 /// Everything the engine needs to do one curl-like transfer.
@@ -427,15 +442,19 @@ fn hop_once(
     let target = &cur.target;
     let connect_deadline = earliest(deadline, req.connect_timeout.map(|d| Instant::now() + d));
     // --connect-to changes where we connect, never the URL or the Host header.
-    let (conn_host, conn_port) = req
+    let applies = req
         .connect_to
         .iter()
-        .find(|c| {
-            c.host
-                .as_ref()
-                .is_none_or(|h| h.eq_ignore_ascii_case(&target.host_ascii))
-                && c.port.is_none_or(|p| p == target.port)
-        })
+        .find(|c| c.applies(&target.host_ascii, target.port));
+    if let Some(why) = applies.and_then(|c| c.invalid.as_ref()) {
+        return Err(
+            Error::new(Phase::Setup, Label::OptionSyntax, why.clone()).hint(
+                "the --connect-to entry for this host and port needs HOST2:PORT2 with a port \
+             from 0 to 65535 (curl, too, exits 49 once the entry applies)",
+            ),
+        );
+    }
+    let (conn_host, conn_port) = applies
         .map(|c| {
             (
                 c.to_host.clone().unwrap_or(target.host_ascii.clone()),
@@ -458,8 +477,18 @@ fn hop_once(
     {
         return Err(e);
     }
-    let conn =
-        net::connect(t, &conn_host, &addrs, conn_port, connect_deadline).map_err(|mut e| {
+    // The URL's IPv6 zone, when we connect to the URL's own host: a number, or an interface name
+    // (if_nametoindex). As curl, a name that is no interface leaves the scope unset (0).
+    let scope_id = match &target.zone {
+        Some(z) if conn_host == target.host_ascii => z
+            .parse::<u32>()
+            .ok()
+            .or_else(|| sys::if_nametoindex(z))
+            .unwrap_or(0),
+        _ => 0,
+    };
+    let conn = net::connect_scoped(t, &conn_host, &addrs, conn_port, scope_id, connect_deadline)
+        .map_err(|mut e| {
             if e.label == Label::Timeout && deadline != connect_deadline {
                 e.hint = Some("--connect-timeout ran out before the TCP handshake finished".into());
             }

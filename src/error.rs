@@ -60,6 +60,7 @@ macro_rules! labels {
 // THE exit-code table. One row per label: (label, exit code, curl's name, meaning).
 labels! {
     BadUsage = ("bad_usage", 2, "CURLE_FAILED_INIT", "flags that cannot work together, or a value wtcurl cannot use"),
+    OptionSyntax = ("option_syntax", 49, "CURLE_SETOPT_OPTION_SYNTAX", "a --resolve entry, or a --connect-to entry that applies to the URL, cannot be parsed"),
     UnsupportedProtocol = ("unsupported_protocol", 1, "CURLE_UNSUPPORTED_PROTOCOL", "a scheme wtcurl does not speak"),
     UrlMalformed = ("url_malformed", 3, "CURLE_URL_MALFORMAT", "the URL cannot be parsed"),
     DnsNxdomain = ("dns_nxdomain", 6, "CURLE_COULDNT_RESOLVE_HOST", "the name does not exist (NXDOMAIN)"),
@@ -73,6 +74,7 @@ labels! {
     ConnectUnreachable = ("connect_unreachable", 7, "CURLE_COULDNT_CONNECT", "no route to the address"),
     ConnectFailed = ("connect_failed", 7, "CURLE_COULDNT_CONNECT", "connect failed for another reason"),
     Http09 = ("http09_not_allowed", 1, "CURLE_UNSUPPORTED_PROTOCOL", "the reply does not start with an HTTP/1.x status line (curl: HTTP/0.9 not allowed)"),
+    UnsupportedStatusLine = ("unsupported_status_line", 1, "CURLE_UNSUPPORTED_PROTOCOL", "the status line starts with HTTP/ but its version, separator or status code is not one curl takes (curl: Unsupported HTTP version / response code)"),
     TlsProtocolVersion = ("tls_protocol_version", 35, "CURLE_SSL_CONNECT_ERROR", "client and server share no TLS version"),
     TlsNoSharedCipher = ("tls_no_shared_cipher", 35, "CURLE_SSL_CONNECT_ERROR", "client and server share no cipher suite or group"),
     TlsAlertReceived = ("tls_alert", 35, "CURLE_SSL_CONNECT_ERROR", "the server ended the handshake with a fatal alert"),
@@ -90,6 +92,8 @@ labels! {
     CertInvalid = ("cert_invalid", 60, "CURLE_PEER_FAILED_VERIFICATION", "the certificate failed verification for another reason"),
     CaFileBad = ("cacert_bad_file", 77, "CURLE_SSL_CACERT_BADFILE", "the CA file or directory could not be read"),
     WeirdReply = ("weird_server_reply", 8, "CURLE_WEIRD_SERVER_REPLY", "the response is not valid HTTP/1.x"),
+    HeaderLineTooLong = ("header_line_too_long", 27, "CURLE_OUT_OF_MEMORY", "a line of the response head reached 100 KiB (curl refuses it as out of memory: \"Avoided giant realloc for header\")"),
+    HeadTooLarge = ("response_head_too_large", 56, "CURLE_RECV_ERROR", "the response head is larger than 300 KiB"),
     PartialBody = ("partial_file", 18, "CURLE_PARTIAL_FILE", "the connection closed before the whole body arrived"),
     HttpError = ("http_returned_error", 22, "CURLE_HTTP_RETURNED_ERROR", "-f was given and the status is 400 or more"),
     WriteFailed = ("write_error", 23, "CURLE_WRITE_ERROR", "the body could not be written out"),

@@ -169,13 +169,29 @@ pub fn connect(
     port: u16,
     deadline: Option<Instant>,
 ) -> Result<Connection> {
+    connect_scoped(t, host, addrs, port, 0, deadline)
+}
+
+/// [`connect`], with `scope_id` (0 for none), the interface of an IPv6 literal's zone
+/// (`[fe80::1%25eth0]`), put into each IPv6 sockaddr's sin6_scope_id.
+pub fn connect_scoped(
+    t: &mut Tracer,
+    host: &str,
+    addrs: &[IpAddr],
+    port: u16,
+    scope_id: u32,
+    deadline: Option<Instant>,
+) -> Result<Connection> {
     let began = Instant::now();
     let (primary, secondary) = happy_eyeballs_order(addrs);
-    let mut primary = primary.into_iter().map(|ip| SocketAddr::new(ip, port));
-    let mut secondary = secondary
-        .into_iter()
-        .map(|ip| SocketAddr::new(ip, port))
-        .peekable();
+    let sockaddr = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) if scope_id != 0 => {
+            SocketAddr::V6(std::net::SocketAddrV6::new(v6, port, 0, scope_id))
+        }
+        _ => SocketAddr::new(ip, port),
+    };
+    let mut primary = primary.into_iter().map(sockaddr);
+    let mut secondary = secondary.into_iter().map(sockaddr).peekable();
     let mut second_family_at = secondary.peek().map(|_| began + HAPPY_EYEBALLS_DELAY);
     let mut pending: Vec<Attempt> = Vec::new();
     let mut failures = Vec::new();

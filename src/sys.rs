@@ -139,6 +139,12 @@ pub fn connect(t: &mut Tracer, fd: Fd, addr: &SocketAddr) -> Result<(), Errno> {
     res
 }
 
+/// The index of the network interface `name` (libc's if_nametoindex: an ioctl(SIOCGIFINDEX) on a
+/// throwaway socket inside libc, so it is not recorded as one of wtcurl's syscalls), or None.
+pub fn if_nametoindex(name: &str) -> Option<u32> {
+    nix::net::if_::if_nametoindex(name).ok()
+}
+
 /// What to wait for in [`poll`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interest {

@@ -18,6 +18,9 @@ pub struct Target {
     pub host_ascii: String,
     /// Set when the host is an IP literal.
     pub ip: Option<IpAddr>,
+    /// An IPv6 literal's zone (`http://[fe80::1%25eth0]/`: `eth0`), which picks the interface;
+    /// never sent (the Host header has no zone, as in curl).
+    pub zone: Option<String>,
     pub port: u16,
     pub port_inferred: bool,
     /// Path and query, as sent in the request line.
@@ -192,6 +195,42 @@ fn unsupported(scheme: &str) -> Error {
     .hint(hint)
 }
 
+/// Takes the zone out of an IPv6 literal, as curl 7.88 does: `[ADDR%25ZONE]` (RFC 6874) or a bare
+/// `[ADDR%ZONE]`; the zone is letters, digits and `-._~`. Returns the rest without the zone.
+fn split_zone(input: &str, rest: &str) -> Result<(String, Option<String>)> {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host_at = rest[..end].rfind('@').map_or(0, |i| i + 1);
+    let Some(inner) = rest[host_at..end].strip_prefix('[') else {
+        return Ok((rest.to_string(), None));
+    };
+    let Some(close) = inner.find(']') else {
+        return Ok((rest.to_string(), None));
+    };
+    let Some(pct) = inner[..close].find('%') else {
+        return Ok((rest.to_string(), None));
+    };
+    let raw = &inner[pct + 1..close];
+    // curl takes `%25` as the escaped `%`, unless nothing follows it: then 25 is the zone.
+    let zone = match raw.strip_prefix("25") {
+        Some(z) if !z.is_empty() => z,
+        _ => raw,
+    };
+    if zone.is_empty()
+        || !zone
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+    {
+        return Err(malformed(
+            input,
+            format!("the IPv6 zone {raw:?} is not letters, digits and -._~"),
+        )
+        .hint("write a zone as http://[fe80::1%25eth0]/ (%25 is the URL's spelling of %)"));
+    }
+    let start = host_at + 1;
+    let without = format!("{}{}", &rest[..start + pct], &rest[start + close..]);
+    Ok((without, Some(zone.to_string())))
+}
+
 fn decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
@@ -231,6 +270,8 @@ pub fn parse(input: &str) -> Result<Target> {
         None => (None, trimmed),
     };
     let scheme_inferred = scheme.is_none();
+    let (rest, zone) = split_zone(input, rest)?;
+    let rest = rest.as_str();
     let authority = check_authority(input, rest, !scheme_inferred)?;
     let scheme = scheme.unwrap_or_else(|| "http".to_string());
     // Only a URL that parses gets this far, as in curl: "htp:/x" says the protocol, "htp:x" the port.
@@ -273,6 +314,7 @@ pub fn parse(input: &str) -> Result<Target> {
             typed.to_lowercase()
         },
         host_ascii,
+        zone: zone.filter(|_| matches!(ip, Some(IpAddr::V6(_)))),
         ip,
         port,
         port_inferred,
@@ -330,6 +372,37 @@ mod tests {
         assert_eq!(t.path_and_query, "/");
         assert_eq!(t.url, "http://wetransfer.com/");
         assert_eq!(t.host_header(), "wetransfer.com");
+    }
+
+    #[test]
+    fn ipv6_zone_ids_are_taken_out_as_curl_does() {
+        for (url, zone) in [
+            ("http://[::1%25lo]:8080/x", "lo"),
+            ("http://[::1%lo]:8080/x", "lo"),
+            ("[fe80::1%251]/", "1"),
+            ("http://u:p@[fe80::1%25eth0.5]/", "eth0.5"),
+        ] {
+            let t = parse(url).unwrap();
+            assert_eq!(t.zone.as_deref(), Some(zone), "{url}");
+            assert!(matches!(t.ip, Some(IpAddr::V6(_))), "{url}");
+            assert!(!t.host_header().contains('%'), "{url}");
+        }
+        assert_eq!(
+            parse("http://[::1%25lo]:8080/").unwrap().host_header(),
+            "[::1]:8080"
+        );
+        assert_eq!(parse("http://[::1]/").unwrap().zone, None);
+        assert_eq!(
+            parse("http://[::1%25]/").unwrap().zone.as_deref(),
+            Some("25")
+        );
+        for bad in [
+            "http://[::1%]/",
+            "http://[::1%25a/b]/",
+            "http://[127.0.0.1%25lo]/",
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 3, "{bad}");
+        }
     }
 
     #[test]

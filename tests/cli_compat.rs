@@ -640,3 +640,232 @@ fn breaker_admin_failures_are_typed() {
     );
     assert!(r.stderr.contains("wtcurl: hint: "), "{}", r.stderr);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Option values as curl reads them (each run against curl too, when curl is installed)
+// ---------------------------------------------------------------------------------------------
+
+/// curl with `args` (no config file, no proxy), or None when curl is not installed.
+fn curl(args: &[&str]) -> Option<Run> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let bin = std::env::split_paths(&path)
+        .map(|d| d.join("curl"))
+        .find(|p| p.is_file())?;
+    let out = std::process::Command::new(bin)
+        .arg("-q")
+        .args(args)
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY")
+        .output()
+        .unwrap();
+    Some(Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// Runs wtcurl and (if installed) curl with the same arguments; both must exit `code`, print
+/// `stdout`, and have `msg` in stderr.
+#[track_caller]
+fn both(args: &[&str], code: i32, stdout: &str, msg: &str) {
+    let r = wtcurl(args);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (code, stdout),
+        "wtcurl {args:?}: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains(msg), "wtcurl {args:?}: {}", r.stderr);
+    if let Some(c) = curl(args) {
+        assert_eq!(
+            (c.code, c.stdout.as_str()),
+            (code, stdout),
+            "curl {args:?}: {}",
+            c.stderr
+        );
+        assert!(c.stderr.contains(msg), "curl {args:?}: {}", c.stderr);
+    }
+}
+
+/// curl 7.88.1: `--resolve bad` → exit 49 "Couldn't parse CURLOPT_RESOLVE entry 'bad'" (also
+/// `a:80`, `a:80:`, `a:99999:127.0.0.1`, an address that is not one); `-HOST:PORT` removes an entry
+/// and an empty HOST is accepted (exit 0). `--connect-to` entries that cannot apply to the URL
+/// (`a:b:c`, `bad`, PORT1 not a number: `127.0.0.1:PORTx::1`) are ignored, exit 0; one that
+/// applies with a bad PORT2 → exit 49 "No valid port number in connect to host string (x)".
+#[test]
+fn resolve_and_connect_to_values_as_curl_reads_them() {
+    let s = Server::ok();
+    let trap = DnsTrap::new();
+    let url = format!("http://{}/", s.addr);
+    let port = s.addr.port();
+    for bad in [
+        "bad",
+        "a:80",
+        "a:80:",
+        "a:99999:127.0.0.1",
+        "a:80:127.0.0.1,bogus",
+    ] {
+        both(
+            &["-sS", "--resolve", bad, &url],
+            49,
+            "",
+            &format!("Couldn't parse CURLOPT_RESOLVE entry '{bad}'"),
+        );
+    }
+    both(
+        &["-sS", "--resolve", ":80:127.0.0.1", &url],
+        0,
+        "hello\n",
+        "",
+    );
+    both(&["-sS", "--resolve", "-x.test:80", &url], 0, "hello\n", "");
+    // A removed entry is not used: the name goes to DNS (our trap, which never answers).
+    let pinned = format!("x.test:{port}:127.0.0.1");
+    let r = wtcurl(&[
+        "-sS",
+        "--resolve",
+        &pinned,
+        "--resolve",
+        &format!("-x.test:{port}"),
+        "--dns-servers",
+        &trap.flag(),
+        "--connect-timeout",
+        "1",
+        &format!("http://x.test:{port}/"),
+    ]);
+    assert!(r.code == 6 || r.code == 28, "{}", r.stderr);
+    let mut b = [0u8; 512];
+    assert!(
+        trap.0.recv_from(&mut b).is_ok(),
+        "the removed --resolve entry was used: no DNS query reached the trap"
+    );
+    let never_applies = format!("127.0.0.1:{port}x::1");
+    for ignored in ["a:b:c", "bad", "a:b", never_applies.as_str()] {
+        both(&["-sS", "--connect-to", ignored, &url], 0, "hello\n", "");
+    }
+    let bad_port = format!("127.0.0.1:{port}:127.0.0.1:x");
+    both(
+        &["-sS", "--connect-to", &bad_port, &url],
+        49,
+        "",
+        "No valid port number in connect to host string (x)",
+    );
+}
+
+/// curl 7.88.1: `-H @FILE` adds each line of FILE as a header (lines split at CR and LF, empty
+/// ones skipped, leading blanks kept); a missing FILE is "Warning: Failed to open FILE!" and exit
+/// 0; a directory is "option -H: error encountered when reading a file", exit 26.
+#[test]
+fn header_file_adds_one_header_per_line_as_curl() {
+    let s = Server::ok();
+    let url = format!("http://{}/", s.addr);
+    let dir = std::env::temp_dir().join(format!("wtcurl-hfile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hdrs.txt");
+    std::fs::write(
+        &file,
+        "X-One: 1\r\nX-Two: 2\n\nX-Three:3\n  X-Four: 4  \nUser-Agent:\nX-Empty;\n",
+    )
+    .unwrap();
+    let at = format!("@{}", file.display());
+    both(&["-sS", "-H", &at, &url], 0, "hello\n", "");
+    let missing = format!("@{}", dir.join("missing").display());
+    let r = wtcurl(&["-H", &missing, &url]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "hello\n"), "{}", r.stderr);
+    assert!(r.stderr.contains("Failed to open"), "{}", r.stderr);
+    let dir_arg = format!("@{}", dir.display());
+    both(
+        &["-sS", "-H", &dir_arg, &url],
+        26,
+        "",
+        "error encountered when reading a file",
+    );
+    let reqs = s.requests();
+    let want =
+        "Accept: */*\r\nX-One: 1\r\nX-Two: 2\r\nX-Three:3\r\n  X-Four: 4  \r\nX-Empty:\r\n\r\n";
+    assert!(reqs[0].ends_with(want), "{}", reqs[0]);
+    assert!(!reqs[0].contains("User-Agent"), "{}", reqs[0]);
+    if curl_installed() {
+        // curl's request, made with the same file, is the same but for the Host port.
+        assert!(reqs[1].ends_with(want), "curl sent {}", reqs[1]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn curl_installed() -> bool {
+    curl(&["--version"]).is_some()
+}
+
+/// curl 7.88.1: `curl -m -1 URL` → exit 2, "option -m: expected a positive numerical parameter"
+/// (same for --connect-timeout). clap's "to pass '-1' as a value, use '-- -1'" would be wrong
+/// advice: after `--`, -1 is the URL.
+#[test]
+fn negative_timeouts_are_usage_errors_with_curls_words() {
+    let s = Server::ok();
+    let url = format!("http://{}/", s.addr);
+    for flag in ["-m", "--max-time", "--connect-timeout"] {
+        both(
+            &["-sS", flag, "-1", &url],
+            2,
+            "",
+            "expected a positive numerical parameter",
+        );
+        let r = wtcurl(&[flag, "-1", &url]);
+        assert!(!r.stderr.contains("'-- -1'"), "{}", r.stderr);
+    }
+    assert!(s.requests().is_empty());
+}
+
+/// curl 7.88.1: `curl 'http://[::1%25lo]:PORT/'` connects to ::1 with the scope of lo and sends
+/// `Host: [::1]:PORT` (no zone); `[::1%lo]` and `[::1%251]` work too, and a zone that is no
+/// interface (`%25nosuchif`) is only noted ("Invalid zoneid") and the scope left unset: exit 0.
+#[test]
+fn ipv6_zone_ids_pick_the_interface_and_are_not_sent() {
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("SKIP: no IPv6 loopback");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    let urls: Vec<String> = ["%25lo", "%lo", "%251", "%25nosuchif"]
+        .iter()
+        .map(|z| format!("http://[::1{z}]:{port}/"))
+        .collect();
+    let runs = if curl_installed() { 2 } else { 1 } * urls.len() + 1;
+    let server = thread::spawn(move || {
+        let mut heads = Vec::new();
+        for _ in 0..runs {
+            let (mut c, _) = listener.accept().unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            heads.push(String::from_utf8_lossy(&buf).into_owned());
+            let _ = c.write_all(&response("200 OK", &[], b"hello\n"));
+        }
+        heads
+    });
+    for url in &urls {
+        both(&["-sS", url], 0, "hello\n", "");
+    }
+    // The scope is in the connect(2) sockaddr: lo's index (read from sysfs) for %25lo.
+    let trace = std::env::temp_dir().join(format!("wtcurl-zone-{}.json", std::process::id()));
+    let r = wtcurl(&["-sS", "--trace-json", trace.to_str().unwrap(), &urls[0]]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lo = std::fs::read_to_string("/sys/class/net/lo/ifindex").unwrap_or_default();
+    let want = format!("\"addr\":\"[::1%{}]:{port}\"", lo.trim());
+    let t = std::fs::read_to_string(&trace).unwrap();
+    assert!(t.contains(&want), "no connect to {want} in {t}");
+    let _ = std::fs::remove_file(&trace);
+    let heads = server.join().unwrap();
+    for h in &heads {
+        assert!(h.contains(&format!("\r\nHost: [::1]:{port}\r\n")), "{h}");
+    }
+}

@@ -377,6 +377,30 @@ fn wtcurl(args: &[&str]) -> Run {
     }
 }
 
+/// curl's path when it is installed (the tests then run it too and compare).
+fn curl_path() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("curl"))
+        .find(|p| p.is_file())
+}
+
+/// Runs curl with `args` (no config file, no proxy), or None when curl is not installed.
+fn curl(args: &[&str]) -> Option<Run> {
+    let mut cmd = std::process::Command::new(curl_path()?);
+    for v in PROXY_VARS {
+        cmd.env_remove(v);
+    }
+    let started = Instant::now();
+    let out = cmd.arg("-q").args(args).output().expect("run curl");
+    Some(Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    })
+}
+
 /// Asserts the exit code, the exact stdout bytes, and that stderr contains each of `words`.
 #[track_caller]
 fn check(r: &Run, code: i32, stdout: &[u8], words: &[&str]) {
@@ -760,6 +784,144 @@ fn non_http_first_line_is_refused_without_waiting_and_explained() {
     assert!(r.elapsed < Duration::from_secs(5), "{r:?}");
 }
 
+/// curl 7.88.1 against these status lines (`curl -sS URL`): exit 1 with
+/// "Unsupported HTTP version in response", "Unsupported HTTP version (1.2) in response" or
+/// "Unsupported response code in HTTP response"; the accepted ones exit 0.
+#[test]
+fn bad_status_lines_exit_1_with_curls_messages() {
+    let cases: &[(&str, i32, &str)] = &[
+        ("HTTP/1.1 abc OK", 1, "Unsupported HTTP version in response"),
+        ("HTTP/1.1 \t200 OK", 0, ""),
+        (
+            "HTTP/1.1\t200 OK",
+            1,
+            "Unsupported HTTP version in response",
+        ),
+        (
+            "HTTP/1.2 200 OK",
+            1,
+            "Unsupported HTTP version (1.2) in response",
+        ),
+        (
+            "HTTP/0.9 200 OK",
+            1,
+            "Unsupported HTTP version (0.9) in response",
+        ),
+        (
+            "HTTP/3 200",
+            1,
+            "Unsupported HTTP version (3.0) in response",
+        ),
+        (
+            "HTTP/1.1 20 OK",
+            1,
+            "Unsupported response code in HTTP response",
+        ),
+        (
+            "HTTP/1.1 099 OK",
+            1,
+            "Unsupported response code in HTTP response",
+        ),
+        (
+            "HTTP/1.1 2000 OK",
+            1,
+            "Unsupported response code in HTTP response",
+        ),
+        (
+            "HTTP/1.1200 OK",
+            1,
+            "Unsupported response code in HTTP response",
+        ),
+        ("HTTP/1.1  200 OK", 0, ""),
+        ("HTTP/1.1 600 Odd", 0, ""),
+    ];
+    for &(line, code, msg) in cases {
+        let reply = format!("{line}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        let srv = Server::always(Reply::once(&reply, End::Close));
+        let r = wtcurl(&["-sS", &srv.url("/")]);
+        let out: &[u8] = if code == 0 { b"ok" } else { b"" };
+        check(&r, code, out, &[msg]);
+        if code != 0 {
+            assert!(r.stderr.contains(&err_line(code)), "{line:?}: {r:?}");
+            assert!(r.stderr.contains("hint:"), "{line:?}: {r:?}");
+        }
+        if let Some(c) = curl(&["-sS", &srv.url("/")]) {
+            assert_eq!(c.code, code, "curl, {line:?}: {c:?}");
+            assert!(c.stderr.contains(msg), "curl, {line:?}: {c:?}");
+            assert_eq!(c.stdout, out, "curl, {line:?}");
+        }
+    }
+}
+
+/// An HTTP/2 status line on an HTTP/1.1 connection: curl 7.88.1 takes it (exit 0, prints the
+/// body); wtcurl refuses it with exit 8, as newer curl does (README: differences from curl).
+#[test]
+fn http2_status_line_on_http1_is_8_a_documented_difference() {
+    let srv = Server::always(Reply::once(
+        "HTTP/2 200\r\nContent-Length: 2\r\n\r\nok",
+        End::Close,
+    ));
+    let r = wtcurl(&["-sS", &srv.url("/")]);
+    check(&r, 8, b"", &["Version mismatch (from HTTP/1 to HTTP/2)"]);
+    if let Some(c) = curl(&["-sS", &srv.url("/")]) {
+        assert_eq!((c.code, &c.stdout[..]), (0, &b"ok"[..]), "curl: {c:?}");
+    }
+}
+
+/// A head line of 100 KiB: curl 7.88.1 `curl -sS URL` → exit 27 "Out of memory" from 102,400
+/// bytes (CRLF included) on, 102,399 pass. A head over 300 KiB in smaller lines → exit 56
+/// "Too large response headers: 350066 > 307200".
+#[test]
+fn giant_header_lines_are_27_and_giant_heads_56_as_in_curl() {
+    let line = |n: usize| {
+        let mut b = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+        b.extend(std::iter::repeat_n(b'a', n - 9));
+        b.extend_from_slice(b"\r\nContent-Length: 2\r\n\r\nok");
+        b
+    };
+    let big_head = {
+        let mut b = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..8 {
+            b.extend_from_slice(format!("X-{i}: ").as_bytes());
+            b.extend(std::iter::repeat_n(b'a', 50_000));
+            b.extend_from_slice(b"\r\n");
+        }
+        b.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
+        b
+    };
+    let cases: Vec<(Vec<u8>, i32, &str, &str)> = vec![
+        (line(102_399), 0, "", ""),
+        (
+            line(102_400),
+            27,
+            "Rejected a response head line",
+            "Out of memory",
+        ),
+        (
+            line(200 * 1024),
+            27,
+            "Rejected a response head line",
+            "Out of memory",
+        ),
+        (
+            big_head,
+            56,
+            "Too large response headers: 350066 > 307200",
+            "Too large response headers: 350066 > 307200",
+        ),
+    ];
+    for (reply, code, ours, theirs) in cases {
+        let srv = Server::always(Reply::once(&reply, End::Close));
+        let r = wtcurl(&["-sS", &srv.url("/")]);
+        let out: &[u8] = if code == 0 { b"ok" } else { b"" };
+        check(&r, code, out, &[ours]);
+        if let Some(c) = curl(&["-sS", &srv.url("/")]) {
+            assert_eq!(c.code, code, "curl: {c:?}");
+            assert!(c.stderr.contains(theirs), "curl: {c:?}");
+        }
+    }
+}
+
 #[test]
 fn header_line_without_colon_is_8() {
     let srv = Server::always(Reply::once(
@@ -784,6 +946,11 @@ fn conflicting_content_length_is_8() {
         events(&trace_events(&trace), "error")[0]["label"],
         "weird_server_reply"
     );
+    // curl 7.88.1 takes the last value (exit 0, body "ok!"); RFC 9112 section 6.3 tells a user
+    // agent to discard such a response, so wtcurl keeps refusing it (README: differences).
+    if let Some(c) = curl(&["-sS", &srv.url("/")]) {
+        assert_eq!((c.code, &c.stdout[..]), (0, &b"ok!"[..]), "curl: {c:?}");
+    }
 }
 
 #[test]

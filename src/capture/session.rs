@@ -53,12 +53,7 @@ fn may_use_dns(req: &Request) -> bool {
     let (host, port) = req
         .connect_to
         .iter()
-        .find(|c| {
-            c.host
-                .as_ref()
-                .is_none_or(|h| h.eq_ignore_ascii_case(&t.host_ascii))
-                && c.port.is_none_or(|p| p == t.port)
-        })
+        .find(|c| c.applies(&t.host_ascii, t.port))
         .map_or((t.host_ascii.clone(), t.port), |c| {
             (
                 c.to_host.clone().unwrap_or(t.host_ascii.clone()),

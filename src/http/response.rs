@@ -1,9 +1,10 @@
 //! The response head parser: status line and header fields, with curl's tolerance and limits.
 //!
-//! Tolerated as curl does: bare LF line ends, `HTTP/1.1 200` without a reason, obs-fold
-//! continuation lines (folded into the previous value with one space). Rejected: anything that is
-//! not an HTTP/1.0 or HTTP/1.1 status line, a status that is not three digits, a header line
-//! without a colon, NUL bytes, a CR that does not end a line, and heads over the limits. Limits
+//! Tolerated as curl does: bare LF line ends, `HTTP/1.1 200` without a reason, extra white space
+//! before the status code, obs-fold continuation lines (folded into the previous value with one
+//! space). Rejected: anything that is not an HTTP/1.0 or HTTP/1.1 status line (exit 1 as in curl
+//! 7.88.1, or 8 for an HTTP/2 one), a header line without a colon, NUL bytes, a CR that does not
+//! end a line, and heads over the limits (exit 27 for a line, 56 for the head, as curl). Limits
 //! and the first line's prefix are checked while the head is still incomplete, so a server that
 //! speaks another protocol, or streams an endless header, is caught without waiting for it.
 
@@ -42,7 +43,9 @@ impl ResponseHead {
 /// Bounds on what [`parse_head`] accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Longest single line, line ending included (curl's CURL_MAX_HTTP_HEADER, 100 KiB).
+    /// A single line, line ending included, must be shorter than this (curl's
+    /// CURL_MAX_HTTP_HEADER, 100 KiB: curl's line buffer also holds a NUL, so 102,399 bytes pass
+    /// and 102,400 fail with "Out of memory", exit 27).
     pub max_line: usize,
     /// Most header fields (curl's MAX_HTTP_RESP_HEADER_COUNT, 5000).
     pub max_headers: usize,
@@ -95,57 +98,141 @@ fn not_http(line: &[u8]) -> Error {
     .hint(not_http_hint(line))
 }
 
-/// Parse `HTTP/1.x SP 3DIGIT [reason]` as curl does (SP or HTAB after the version).
+/// A status line that starts with `HTTP/` but that curl 7.88 refuses: exit 1, as curl's
+/// "Unsupported HTTP version in response" and "Unsupported response code in HTTP response".
+fn unsupported(what: String, line: &[u8], hint: &str) -> Error {
+    Error::new(
+        Phase::Response,
+        Label::UnsupportedStatusLine,
+        format!("{what}: status line {}", quote_bytes(line, QUOTE_MAX)),
+    )
+    .hint(hint)
+}
+
+/// What C's `%Nd` reads after skipping white space: an optional sign and digits, at most `width`
+/// characters in all (the sign counts). Returns the value and the bytes used, or None.
+fn scan_int(b: &[u8], width: usize) -> Option<(i64, usize)> {
+    let skip = b
+        .iter()
+        .take_while(|c| matches!(c, b' ' | b'\t' | b'\x0b' | b'\x0c' | b'\r' | b'\n'))
+        .count();
+    let field = &b[skip..b.len().min(skip.saturating_add(width))];
+    let (neg, signed) = match field.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    let digits = field[signed..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if digits == 0 {
+        return None;
+    }
+    let v = field[signed..signed + digits].iter().fold(0i64, |acc, d| {
+        acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+    });
+    Some((if neg { -v } else { v }, skip + signed + digits))
+}
+
+fn version_mismatch(major: u8, line: &[u8]) -> Error {
+    weird(
+        format!(
+            "Version mismatch (from HTTP/1 to HTTP/{}): status line {}",
+            major as char,
+            quote_bytes(line, QUOTE_MAX)
+        ),
+        "the request was HTTP/1.1 but the server answered with an HTTP/2 status line, which \
+         cannot happen on a plain HTTP/1.1 connection (curl 7.88.1 takes it; newer curl refuses it)",
+    )
+}
+
+/// Parse the status line as curl 7.88.1 does (`sscanf(" HTTP/%1d.%1d%c%3d%c")` in lib/http.c):
+/// `HTTP/1.0` or `HTTP/1.1`, exactly one space, a code from 100 to 999 (white space before it is
+/// skipped) not followed by a fourth digit, then an optional reason. What curl refuses is exit 1
+/// ([`Label::UnsupportedStatusLine`]); an HTTP/2 status line, which curl 7.88 takes, is exit 8.
 fn parse_status_line(line: &[u8]) -> Result<(String, u16, String)> {
     let Some(rest) = line.strip_prefix(b"HTTP/") else {
         return Err(not_http(line));
     };
-    let version = match rest {
-        [b'1', b'.', minor @ (b'0' | b'1'), sep, ..] if is_blank(*sep) => {
-            if *minor == b'0' {
-                "HTTP/1.0"
-            } else {
-                "HTTP/1.1"
-            }
+    let generic = "a status line is HTTP/1.1 (or HTTP/1.0), one space, a three-digit code from \
+                   100 to 999 and an optional reason";
+    let Some(&major) = rest.first().filter(|b| b.is_ascii_digit()) else {
+        return Err(unsupported(
+            "Unsupported HTTP version in response".into(),
+            line,
+            "no version digit follows HTTP/; curl 7.88.1 would guess status 200 for this line, \
+             wtcurl refuses rather than invent a status",
+        ));
+    };
+    // curl first tries " HTTP/%1[23] %d": HTTP/2 or HTTP/3, white space, a number.
+    if matches!(major, b'2' | b'3') && scan_int(&rest[1..], usize::MAX).is_some() {
+        if major == b'2' {
+            return Err(version_mismatch(major, line));
         }
-        [major @ (b'2' | b'3'), sep, ..] if is_blank(*sep) => {
-            return Err(weird(
-                format!(
-                    "Version mismatch (from HTTP/1 to HTTP/{}): status line {}",
-                    *major as char,
-                    quote_bytes(line, QUOTE_MAX)
-                ),
-                "the request was HTTP/1.1 but the server answered with an HTTP/2 or HTTP/3 \
-                 status line, which cannot happen on a plain HTTP/1.1 connection",
-            ));
-        }
+        return Err(unsupported(
+            "Unsupported HTTP version (3.0) in response".into(),
+            line,
+            "HTTP/3 runs over QUIC, never in reply to an HTTP/1.1 request",
+        ));
+    }
+    let minor = match rest {
+        [_, b'.', m, ..] if m.is_ascii_digit() => *m,
         _ => {
-            return Err(weird(
-                format!(
-                    "Unsupported HTTP version in response: status line {}",
-                    quote_bytes(line, QUOTE_MAX)
-                ),
-                "wtcurl speaks HTTP/1.0 and HTTP/1.1; the server sent another version",
+            return Err(unsupported(
+                "Unsupported HTTP version in response".into(),
+                line,
+                generic,
             ));
         }
     };
+    let Some(&sep) = rest.get(3) else {
+        return Err(unsupported(
+            "Unsupported HTTP version in response".into(),
+            line,
+            generic,
+        ));
+    };
     let after = &rest[4..];
-    let code_ok = after.len() >= 3
-        && after[..3].iter().all(u8::is_ascii_digit)
-        && after.get(3).is_none_or(|b| !b.is_ascii_digit());
-    if !code_ok {
-        return Err(weird(
-            format!(
-                "Invalid status line: the status code is not three digits in {}",
-                quote_bytes(line, QUOTE_MAX)
-            ),
-            "a status line is HTTP/1.1, a space, a three-digit code and an optional reason",
+    let Some((code, used)) = scan_int(after, 3) else {
+        return Err(unsupported(
+            "Unsupported HTTP version in response".into(),
+            line,
+            generic,
+        ));
+    };
+    if after.get(used).is_some_and(u8::is_ascii_digit) || code < 100 {
+        return Err(unsupported(
+            "Unsupported response code in HTTP response".into(),
+            line,
+            generic,
         ));
     }
-    let status = after[..3]
-        .iter()
-        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
-    let reason = String::from_utf8_lossy(&after[3..])
+    if sep != b' ' {
+        return Err(unsupported(
+            "Unsupported HTTP version in response".into(),
+            line,
+            "curl 7.88 takes only a space (not a tab or another byte) between the version and \
+             the status code",
+        ));
+    }
+    let version = match (major, minor) {
+        (b'1', b'0') => "HTTP/1.0",
+        (b'1', b'1') => "HTTP/1.1",
+        (b'2', b'0') => return Err(version_mismatch(major, line)),
+        _ => {
+            return Err(unsupported(
+                format!(
+                    "Unsupported HTTP version ({}.{}) in response",
+                    major as char, minor as char
+                ),
+                line,
+                "wtcurl, like curl, speaks HTTP/1.0 and HTTP/1.1 on this connection",
+            ));
+        }
+    };
+    let status = u16::try_from(code).unwrap_or_default();
+    let reason = String::from_utf8_lossy(&after[used..])
         .trim_matches([' ', '\t'])
         .to_string();
     Ok((version.to_string(), status, reason))
@@ -170,7 +257,7 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(ResponseHead, u
         };
         let raw = &rest[..=lf];
         let end = pos + lf + 1;
-        if raw.len() > limits.max_line {
+        if raw.len() >= limits.max_line {
             return Err(line_too_long(raw, limits));
         }
         if end > limits.max_head_bytes {
@@ -260,7 +347,7 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(ResponseHead, u
 /// Checks on an unfinished line at `buf[pos..]` (`rest`): limits, NUL, and for the status line
 /// whether it can still become `HTTP/`.
 fn check_partial(rest: &[u8], pos: usize, first_line: bool, limits: &Limits) -> Result<()> {
-    if rest.len() > limits.max_line {
+    if rest.len() >= limits.max_line {
         return Err(line_too_long(rest, limits));
     }
     if pos + rest.len() > limits.max_head_bytes {
@@ -282,25 +369,32 @@ fn check_partial(rest: &[u8], pos: usize, first_line: bool, limits: &Limits) -> 
 }
 
 fn line_too_long(line: &[u8], limits: &Limits) -> Error {
-    weird(
+    Error::new(
+        Phase::Response,
+        Label::HeaderLineTooLong,
         format!(
-            "Rejected header line longer than {} bytes (max is {}): {}",
-            line.len().min(limits.max_line + 1).saturating_sub(1),
+            "Rejected a response head line of {} bytes or more (max is {}): {}",
             limits.max_line,
+            limits.max_line - 1,
             quote_bytes(line, QUOTE_MAX)
         ),
-        "the server sent a header line larger than curl accepts (100 KiB)",
+    )
+    .hint(
+        "the server sent a head line of 100 KiB or more; curl refuses it too, as \"Out of \
+         memory\" (exit 27: it avoids the giant buffer rather than running out of memory)",
     )
 }
 
 fn head_too_large(size: usize, limits: &Limits) -> Error {
-    weird(
+    Error::new(
+        Phase::Response,
+        Label::HeadTooLarge,
         format!(
             "Too large response headers: {size} > {}",
             limits.max_head_bytes
         ),
-        "the response head is larger than curl accepts (300 KiB)",
     )
+    .hint("the response head is larger than curl accepts (300 KiB); curl, too, exits 56")
 }
 
 #[cfg(test)]
@@ -319,6 +413,18 @@ mod tests {
         let e = parse(b).unwrap_err();
         assert_eq!(e.phase, Phase::Response);
         assert_eq!(e.label, Label::WeirdReply);
+        assert!(e.hint.is_some());
+        e
+    }
+
+    /// HTTP/ then something curl 7.88 refuses: exit 1.
+    fn err_status(b: &[u8]) -> Error {
+        let e = parse(b).unwrap_err();
+        assert_eq!(
+            (e.phase, e.label, e.exit_code()),
+            (Phase::Response, Label::UnsupportedStatusLine, 1),
+            "{b:?}: {e}"
+        );
         assert!(e.hint.is_some());
         e
     }
@@ -362,8 +468,13 @@ mod tests {
         assert_eq!(n, 24);
         let (h, _) = ok(b"HTTP/1.1 204 \r\n\r\n");
         assert_eq!((h.status, h.reason.as_str()), (204, ""));
-        let (h, _) = ok(b"HTTP/1.1\t301 Moved Permanently\r\n\n");
+        // curl's %3d skips white space before the code.
+        let (h, _) = ok(b"HTTP/1.1  \t301 Moved Permanently\r\n\n");
         assert_eq!((h.status, h.reason.as_str()), (301, "Moved Permanently"));
+        let (h, _) = ok(b"HTTP/1.1 200OK\r\n\r\n");
+        assert_eq!((h.status, h.reason.as_str()), (200, "OK"));
+        let (h, _) = ok(b"HTTP/1.1 999 Nine\r\n\r\n");
+        assert_eq!(h.status, 999);
         assert!(h.headers.is_empty());
         let (h, _) = ok(b"HTTP/1.1 200 OK\r\nX-Empty:\r\n\r\n");
         assert_eq!(h.header("x-empty"), Some(""));
@@ -426,26 +537,74 @@ mod tests {
 
     #[test]
     fn rejects_other_versions() {
+        // curl 7.88.1 takes these two (exit 0); wtcurl says what they are (README: differences).
         let e = err(b"HTTP/2 200\r\n\r\n");
-        assert!(e.message.contains("HTTP/2"), "{}", e.message);
+        assert!(e.message.contains("Version mismatch"), "{}", e.message);
         err(b"HTTP/2.0 200 OK\r\n\r\n");
-        err(b"HTTP/1.2 200 OK\r\n\r\n");
-        err(b"HTTP/0.9 200 OK\r\n\r\n");
-        err(b"HTTP/3 200\r\n\r\n");
-        err(b"HTTP/1.1200 OK\r\n\r\n");
+        // curl 7.88.1: exit 1, with these messages.
+        for (b, msg) in [
+            (
+                &b"HTTP/1.2 200 OK\r\n\r\n"[..],
+                "Unsupported HTTP version (1.2) in response",
+            ),
+            (
+                b"HTTP/0.9 200 OK\r\n\r\n",
+                "Unsupported HTTP version (0.9) in response",
+            ),
+            (
+                b"HTTP/3 200\r\n\r\n",
+                "Unsupported HTTP version (3.0) in response",
+            ),
+            (
+                b"HTTP/1.1200 OK\r\n\r\n",
+                "Unsupported response code in HTTP response",
+            ),
+            (
+                b"HTTP/1.1\t200 OK\r\n\r\n",
+                "Unsupported HTTP version in response",
+            ),
+            (
+                b"HTTP/1.x 200 OK\r\n\r\n",
+                "Unsupported HTTP version in response",
+            ),
+            (
+                b"HTTP/x 500 Oops\r\n\r\n",
+                "Unsupported HTTP version in response",
+            ),
+            (
+                b"HTTP/2 abc\r\n\r\n",
+                "Unsupported HTTP version in response",
+            ),
+            (b"HTTP/1.1\r\n\r\n", "Unsupported HTTP version in response"),
+        ] {
+            let e = err_status(b);
+            assert!(e.message.starts_with(msg), "{b:?}: {}", e.message);
+        }
     }
 
     #[test]
     fn rejects_bad_status() {
-        for b in [
-            &b"HTTP/1.1 20 OK\r\n\r\n"[..],
-            b"HTTP/1.1 2000 OK\r\n\r\n",
-            b"HTTP/1.1 abc OK\r\n\r\n",
-            b"HTTP/1.1 \r\n\r\n",
-            b"HTTP/1.1 20\r\n\r\n",
+        // curl 7.88.1, all exit 1.
+        for (b, msg) in [
+            (&b"HTTP/1.1 20 OK\r\n\r\n"[..], "Unsupported response code"),
+            (b"HTTP/1.1 2000 OK\r\n\r\n", "Unsupported response code"),
+            (b"HTTP/1.1 099 OK\r\n\r\n", "Unsupported response code"),
+            (b"HTTP/1.1 +99 OK\r\n\r\n", "Unsupported response code"),
+            (b"HTTP/1.1 -200 OK\r\n\r\n", "Unsupported response code"),
+            (b"HTTP/1.1 2a0 OK\r\n\r\n", "Unsupported response code"),
+            (b"HTTP/1.1 20\r\n\r\n", "Unsupported response code"),
+            (
+                b"HTTP/1.1 abc OK\r\n\r\n",
+                "Unsupported HTTP version in response",
+            ),
+            (b"HTTP/1.1 \r\n\r\n", "Unsupported HTTP version in response"),
+            (
+                b"HTTP/1.0 abc\r\n\r\n",
+                "Unsupported HTTP version in response",
+            ),
         ] {
-            let e = err(b);
-            assert!(e.message.contains("three digits"), "{}", e.message);
+            let e = err_status(b);
+            assert!(e.message.starts_with(msg), "{b:?}: {}", e.message);
         }
     }
 
@@ -481,7 +640,7 @@ mod tests {
         };
         let long_line = b"HTTP/1.1 200 OK\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
         let e = parse_head(long_line, &limits).unwrap_err();
-        assert!(e.message.contains("longer than"), "{}", e.message);
+        assert_eq!((e.label, e.exit_code()), (Label::HeaderLineTooLong, 27));
         let e =
             parse_head(b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", &limits).unwrap_err();
         assert!(e.message.contains("Too many"), "{}", e.message);
@@ -491,10 +650,19 @@ mod tests {
         }
         let e = parse_head(&many, &limits).unwrap_err();
         assert!(e.message.contains("Too large"), "{}", e.message);
-        // Exactly at the limits is fine.
+        assert_eq!((e.label, e.exit_code()), (Label::HeadTooLarge, 56));
+        // Exactly at the limits is fine: a line one byte shorter than max_line (curl's buffer
+        // keeps a NUL after it), a head of max_head_bytes.
         let ok = b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n\r\n";
-        let limits = Limits {
+        let short = Limits {
             max_line: 17,
+            max_headers: 2,
+            max_head_bytes: ok.len(),
+        };
+        let e = parse_head(ok, &short).unwrap_err();
+        assert_eq!(e.label, Label::HeaderLineTooLong);
+        let limits = Limits {
+            max_line: 18,
             max_headers: 2,
             max_head_bytes: ok.len(),
         };
@@ -509,6 +677,18 @@ mod tests {
         let mut b = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
         b.extend(std::iter::repeat_n(b'a', 110 * 1024));
         assert!(parse(&b).is_err());
+        // curl 7.88.1: a 102,399-byte line (CRLF included) passes, 102,400 bytes is exit 27.
+        let line = |n: usize| {
+            let mut b = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+            b.extend(std::iter::repeat_n(b'a', n - 5));
+            b.extend_from_slice(b"\r\n\r\n");
+            b
+        };
+        assert!(parse(&line(102_399)).unwrap().is_some());
+        assert_eq!(
+            parse(&line(102_400)).unwrap_err().label,
+            Label::HeaderLineTooLong
+        );
     }
 
     #[test]

@@ -1428,7 +1428,7 @@ pub fn compressed_gzip_chunked() -> Vec<Event> {
         },
         Event::Phase { at_us: 200, hop: 0, phase: Phase::Close },
         sys("close", 4, 0, None, 210, json!({})),
-        Event::Closed { at_us: 220, fd: 4, first_fin: "client".into(), unread_bytes: Some(0), body_unread: false },
+        Event::Closed { at_us: 220, fd: 4, first_fin: "client".into(), fin_evidence: FinEvidence::NoFinBeforeClose, unread_bytes: Some(0), body_unread: false },
         Event::Done { at_us: 230, exit_code: 0 },
     ]);
     v

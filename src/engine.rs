@@ -175,8 +175,11 @@ pub fn run_with(
     if let Err(e) = &result {
         t.emit_error(e);
     }
-    hooks.after(t, status, result.as_ref().err());
+    // The run's end is the transfer's: what the hooks do next (the packet capture collecting its
+    // last packets, up to a second; the breaker writing its state) is not part of the request,
+    // so `done` and curl's time_total do not count it. Their own events carry their own times.
     let at = t.now_us();
+    hooks.after(t, status, result.as_ref().err());
     let exit_code = result.as_ref().err().map_or(0, Error::exit_code);
     t.emit(Event::Done {
         at_us: at,

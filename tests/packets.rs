@@ -266,3 +266,68 @@ fn the_resolver_is_in_the_capture_only_when_dns_is_asked() {
         "the DNS query and answer are captured: {events:?}"
     );
 }
+
+/// `-m` bounds the whole run even with `--packets`: the capture's wait for the last packets stops
+/// at the deadline (and says so), and `done` (curl's time_total) is the transfer's end, not the
+/// capture's. Against a listener that accepts and never answers.
+#[test]
+fn max_time_bounds_the_capture_and_time_total_leaves_it_out() {
+    if !require_root() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept and hold the connections (never answer) until the test ends.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().take(4).flatten() {
+            held.push(c);
+        }
+        std::thread::sleep(Duration::from_secs(10));
+    });
+    let dir = TempDir::new("packets-max-time");
+    let trace = dir.path().join("trace.jsonl");
+    let out = wtcurl()
+        .args([
+            "-m",
+            "0.5",
+            "--packets",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{time_total}",
+        ])
+        .arg("--trace-json")
+        .arg(&trace)
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(28), "{out:?}");
+    let events: Vec<Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |ty: &str| {
+        events
+            .iter()
+            .find(|e| e["type"] == ty)
+            .unwrap_or_else(|| panic!("no {ty} event"))
+            .clone()
+    };
+    let done = of("done")["at_us"].as_u64().unwrap();
+    let captured = of("capture_done");
+    let capture_end = captured["at_us"].as_u64().unwrap();
+    // The run stops at -m (0.5 s, with the slack of one poll), the capture right after it.
+    assert!((450_000..700_000).contains(&done), "done at {done} µs");
+    assert!(capture_end < 750_000, "capture_done at {capture_end} µs");
+    let notes = captured["notes"].to_string();
+    assert!(notes.contains("-m's deadline"), "{notes}");
+    // time_total is the transfer's end, in seconds, as `done` says.
+    let total: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(
+        (total * 1e6 - done as f64).abs() < 1_000.0,
+        "{total} vs {done}"
+    );
+}

@@ -6,7 +6,7 @@ use crate::event::{Event, Observer, Tracer};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long `stop` waits for the last packets when a flow never finishes its FIN exchange.
 const LINGER: Duration = Duration::from_millis(1000);
@@ -22,6 +22,8 @@ pub struct Session {
     /// The DNS servers, added to the filter when the run reads resolv.conf (before any query).
     dns_servers: Vec<IpAddr>,
     pcap: Option<PathBuf>,
+    /// `-m`'s deadline: waiting for the last packets never runs past it.
+    deadline: Option<Instant>,
 }
 
 /// The DNS servers the run would ask: --dns-servers, else resolv.conf's (glibc's default when
@@ -106,6 +108,7 @@ impl Session {
     pub fn start(req: &Request, pcap: Option<PathBuf>, epoch_us: u64) -> Session {
         let hosts = initial_hosts(req);
         let dns_servers = dns_servers(req);
+        let deadline = req.max_time.map(|d| Instant::now() + d);
         let spec = CaptureSpec {
             interface: None,
             hosts: hosts.clone(),
@@ -118,6 +121,7 @@ impl Session {
                 hosts,
                 dns_servers,
                 pcap,
+                deadline,
             },
             Err(e) => Session {
                 epoch_us,
@@ -126,6 +130,7 @@ impl Session {
                 hosts,
                 dns_servers,
                 pcap,
+                deadline,
             },
         }
     }
@@ -161,7 +166,12 @@ impl Session {
     fn report(&self, t: &mut Tracer, epoch_us: u64) {
         let taken = lock(&self.capture).take();
         let Some(capture) = taken else { return };
-        let report = capture.stop(LINGER);
+        // Up to LINGER for the last packets (the FINs after close), but never past -m.
+        let left = self
+            .deadline
+            .map(|d| d.saturating_duration_since(Instant::now()));
+        let linger = left.map_or(LINGER, |l| l.min(LINGER));
+        let report = capture.stop(linger);
         let seqs = FlowSeqs::new(&report.packets);
         for p in &report.packets {
             let (flags, payload_len) = match p.decoded.tcp() {
@@ -188,6 +198,12 @@ impl Session {
             });
         }
         let mut notes = report.notes.clone();
+        if linger < LINGER {
+            notes.push(format!(
+                "stopped waiting for the last packets after {} ms, at -m's deadline: packets after that (the closing FINs and ACKs) may be missing",
+                linger.as_millis()
+            ));
+        }
         let pcap = self
             .pcap
             .as_ref()

@@ -137,6 +137,9 @@ pub struct Explain<W: Write> {
     kernel_view: bool,
     /// What the last `closed` event said of how the connection ended (for --kernel-view's verdict).
     last_close: Option<LastClose>,
+    /// When the run's own last event happened (not counting the packet capture's report, which
+    /// comes after the run): where the last phase ends.
+    last_at: u64,
     /// The close phase so far: close_notify sent, the TCP states read at the end and just
     /// before close() (to say when the server's FIN arrived).
     closing: Closing,
@@ -219,6 +222,7 @@ impl<W: Write> Explain<W> {
             tcp_after_connect: None,
             kernel_view: false,
             last_close: None,
+            last_at: 0,
             closing: Closing::default(),
             syscall_ladder: None,
             interleave_verbose: false,
@@ -419,6 +423,9 @@ impl<W: Write> Observer for Explain<W> {
 
 impl<W: Write> Explain<W> {
     fn render(&mut self, event: &Event) {
+        if !matches!(event, Event::Packet { .. } | Event::CaptureDone { .. }) {
+            self.last_at = self.last_at.max(event.at_us());
+        }
         match event {
             Event::TraceStart { pid, .. } => {
                 let h = self.p.show(self.p.heading, "wtcurl --explain");

@@ -2,6 +2,7 @@
 
 use super::Explain;
 use crate::event::Event;
+use crate::render::fmt::Us;
 use std::io::Write;
 use std::net::SocketAddr;
 
@@ -121,7 +122,10 @@ impl<W: Write> Explain<W> {
                 notes,
                 pcap,
             } => {
-                self.end_phase(*at_us);
+                // The run ended with its last event; the capture's wait for the last packets
+                // (up to a second, never past -m) comes after and is not the request's time.
+                let run_end = self.last_at.min(*at_us);
+                self.end_phase(run_end);
                 self.line("");
                 let h = format!(
                     "── Packets: what the wire carried (--packets) {}",
@@ -156,6 +160,12 @@ impl<W: Write> Explain<W> {
                     "   captured {} on {interface} ({linktype}); {drops}",
                     super::Count(*packets as u64, "packet", "packets")
                 ));
+                if *at_us > run_end {
+                    self.note(format_args!(
+                        "the capture listened {} more after the run's last step, for the closing packets; the timings above do not include it",
+                        Us(*at_us - run_end)
+                    ));
+                }
                 for n in notes {
                     self.note(n);
                 }

@@ -14,7 +14,9 @@
 //!   always SOCK_NONBLOCK). A trace syscall of a kind the checker does not know is reported as
 //!   `not compared: unknown syscall NAME` (exit status 3 when nothing else is wrong), never
 //!   skipped in silence; the report counts the trace's syscalls per kind, compared and not.
-//!   `ppoll` counts as `poll`.
+//!   `ppoll` counts as `poll`. The two sides are walked in step by name and fd: where one has a
+//!   call the other lacks, it is one `missing in strace` (or `in trace`) mismatch and the walk
+//!   gets back in step (looking up to 8 calls ahead), not a mismatch for every later call.
 //! - **packets**: the trace's `packet` events against the pcap's frames: same count, direction,
 //!   source, destination, TCP flags, seq and ack (as tcpdump prints them: relative once the
 //!   handshake is seen, replayed with [`FlowSeqs`]) and payload length.
@@ -848,7 +850,8 @@ fn opt<T: std::fmt::Debug>(v: &Option<T>) -> String {
 
 /// The per-kind lines: every syscall event of the trace, compared or not, and why not. `compared`
 /// is how many of the trace's calls had a counterpart in strace's log (None: no --strace).
-fn summarize_syscalls(trace: &Trace, compared: Option<usize>, r: &mut Report) {
+/// `compared[i]`: whether the trace's call `i` was paired with one in strace's log (None: no log).
+fn summarize_syscalls(trace: &Trace, compared: Option<&[bool]>, r: &mut Report) {
     if compared.is_none() {
         r.info(format!(
             "syscalls: {} in trace, not compared (no --strace given)",
@@ -866,8 +869,10 @@ fn summarize_syscalls(trace: &Trace, compared: Option<usize>, r: &mut Report) {
         let total = of_kind().count();
         let line = match compared {
             None => format!("  {}: {total} in trace, 0 compared", kind.label()),
-            Some(n) => {
-                let done = of_kind().filter(|(i, _)| *i < n).count();
+            Some(paired) => {
+                let done = of_kind()
+                    .filter(|(i, _)| paired.get(*i).copied().unwrap_or(false))
+                    .count();
                 let missing = total - done;
                 let why = if missing > 0 {
                     " (missing in strace's log: each a mismatch below)"
@@ -901,15 +906,72 @@ fn summarize_syscalls(trace: &Trace, compared: Option<usize>, r: &mut Report) {
     });
 }
 
+/// How far ahead [`align`] looks for the call that puts the two sides back in step.
+const RESYNC: usize = 8;
+
+/// One step of walking the trace's calls and strace's side by side.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// The same call on both sides (then compared field by field).
+    Pair(usize, usize),
+    /// A trace call strace's log does not have.
+    OnlyTrace(usize),
+    /// A strace call the trace does not have.
+    OnlyStrace(usize),
+}
+
+/// Pairs the two sides in order. Where the calls at hand differ in name or fd, the walk looks
+/// up to [`RESYNC`] calls ahead on each side for the nearest point where they agree again, and
+/// reports what it skips as missing on the other side: one call left out is one mismatch, not a
+/// mismatch for every call after it. With no such point, the two calls are paired and compared.
+fn align(a: &[TraceCall], b: &[StraceCall]) -> Vec<Step> {
+    let same = |i: usize, j: usize| a[i].name == b[j].name && a[i].fd == b[j].fd;
+    let (mut i, mut j, mut steps) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        if same(i, j) {
+            steps.push(Step::Pair(i, j));
+            (i, j) = (i + 1, j + 1);
+            continue;
+        }
+        // The fewest calls to skip, on either side, so that the next pair agrees.
+        let skip_trace = (1..=RESYNC).find(|&k| i + k < a.len() && same(i + k, j));
+        let skip_strace = (1..=RESYNC).find(|&k| j + k < b.len() && same(i, j + k));
+        match (skip_trace, skip_strace) {
+            (Some(k), s) if s.is_none_or(|s| k <= s) => {
+                steps.extend((i..i + k).map(Step::OnlyTrace));
+                i += k;
+            }
+            (_, Some(k)) => {
+                steps.extend((j..j + k).map(Step::OnlyStrace));
+                j += k;
+            }
+            _ => {
+                steps.push(Step::Pair(i, j));
+                (i, j) = (i + 1, j + 1);
+            }
+        }
+    }
+    steps.extend((i..a.len()).map(Step::OnlyTrace));
+    steps.extend((j..b.len()).map(Step::OnlyStrace));
+    steps
+}
+
 fn compare_syscalls(trace: &Trace, strace: &StraceCalls, tol_us: i64, r: &mut Report) {
     let (a, b) = (&trace.calls, &strace.calls);
-    let n = a.len().min(b.len());
+    let steps = align(a, b);
+    let mut paired = vec![false; a.len()];
+    for step in &steps {
+        if let Step::Pair(i, _) = step {
+            paired[*i] = true;
+        }
+    }
+    let n = paired.iter().filter(|p| **p).count();
     r.info(format!(
         "syscalls: {} in trace, {} in strace, {n} compared",
         trace.syscall_events,
         b.len()
     ));
-    summarize_syscalls(trace, Some(n), r);
+    summarize_syscalls(trace, Some(&paired), r);
     r.info(format!(
         "strace: left out {} calls on sockets wtcurl does not record (the capture's AF_PACKET, \
          libc's AF_UNIX and blocking netlink sockets) and {} on fds that are no socket",
@@ -933,8 +995,31 @@ fn compare_syscalls(trace: &Trace, strace: &StraceCalls, tol_us: i64, r: &mut Re
     let mut worst = 0i64;
     let mut worst_at = String::new();
     let mut found = Vec::new();
-    for i in 0..n {
-        let (t, s) = (&a[i], &b[i]);
+    for step in steps {
+        let (i, j) = match step {
+            Step::Pair(i, j) => (i, j),
+            Step::OnlyTrace(i) => {
+                let t = &a[i];
+                found.push(format!(
+                    "syscall #{i} ({}) missing in strace: trace has fd {} ret {}",
+                    t.name,
+                    opt(&t.fd),
+                    t.ret
+                ));
+                continue;
+            }
+            Step::OnlyStrace(j) => {
+                let s = &b[j];
+                found.push(format!(
+                    "syscall #{j} ({}) missing in trace: strace has fd {} ret {}",
+                    s.name,
+                    opt(&s.fd),
+                    s.ret
+                ));
+                continue;
+            }
+        };
+        let (t, s) = (&a[i], &b[j]);
         let id = format!("syscall #{i} ({})", t.name);
         if t.name != s.name {
             found.push(format!("{id} name: trace {}, strace {}", t.name, s.name));
@@ -1003,22 +1088,6 @@ fn compare_syscalls(trace: &Trace, strace: &StraceCalls, tol_us: i64, r: &mut Re
                 }
             }
         }
-    }
-    for (i, t) in a.iter().enumerate().skip(n) {
-        found.push(format!(
-            "syscall #{i} ({}) missing in strace: trace has fd {} ret {}",
-            t.name,
-            opt(&t.fd),
-            t.ret
-        ));
-    }
-    for (i, s) in b.iter().enumerate().skip(n) {
-        found.push(format!(
-            "syscall #{i} ({}) missing in trace: strace has fd {} ret {}",
-            s.name,
-            opt(&s.fd),
-            s.ret
-        ));
     }
     if timed {
         r.info(format!(
@@ -1209,6 +1278,77 @@ fn compare_packets(trace: &Trace, frames: &[PcapFrame], tol_us: i64, r: &mut Rep
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    fn trace_call(name: &str, fd: i64) -> TraceCall {
+        TraceCall {
+            name: name.into(),
+            kind: CallKind::Inet,
+            fd: Some(fd),
+            ret: 0,
+            errno: None,
+            details: Vec::new(),
+            start_us: 0,
+            end_us: 0,
+        }
+    }
+
+    fn strace_call(name: &str, fd: i64) -> StraceCall {
+        StraceCall {
+            name: name.into(),
+            kind: CallKind::Inet,
+            fd: Some(fd),
+            ret: 0,
+            errno: None,
+            details: Vec::new(),
+            time: None,
+            duration_us: None,
+        }
+    }
+
+    #[test]
+    fn one_call_left_out_is_one_mismatch_and_the_walk_gets_back_in_step() {
+        let calls = [
+            ("socket", 3),
+            ("connect", 3),
+            ("poll", 3),
+            ("ioctl", 3),
+            ("close", 3),
+        ];
+        let a: Vec<TraceCall> = calls.iter().map(|(n, f)| trace_call(n, *f)).collect();
+        let all: Vec<StraceCall> = calls.iter().map(|(n, f)| strace_call(n, *f)).collect();
+        use Step::*;
+        // strace's log lacks the ioctl: one OnlyTrace, then in step again.
+        let mut b = all
+            .iter()
+            .map(|c| strace_call(&c.name, 3))
+            .collect::<Vec<_>>();
+        b.remove(3);
+        assert_eq!(
+            align(&a, &b),
+            [Pair(0, 0), Pair(1, 1), Pair(2, 2), OnlyTrace(3), Pair(4, 3)]
+        );
+        // strace has one call more: one OnlyStrace.
+        let mut b = all
+            .iter()
+            .map(|c| strace_call(&c.name, 3))
+            .collect::<Vec<_>>();
+        b.insert(1, strace_call("getsockname", 3));
+        assert_eq!(
+            align(&a, &b),
+            [
+                Pair(0, 0),
+                OnlyStrace(1),
+                Pair(1, 2),
+                Pair(2, 3),
+                Pair(3, 4),
+                Pair(4, 5)
+            ]
+        );
+        // A different fd with nothing to get back in step with: paired, so compared and reported.
+        let b: Vec<StraceCall> = calls.iter().map(|(n, _)| strace_call(n, 4)).collect();
+        assert_eq!(align(&a, &b).len(), 5);
+        assert!(align(&a, &b).iter().all(|s| matches!(s, Pair(..))));
+    }
 
     #[test]
     fn the_documented_strace_list_is_the_checked_one() {

@@ -408,11 +408,11 @@ fn kernel_view_netlink_calls_and_fionread_are_compared() {
     std::fs::write(&no_ioctl, kept).unwrap();
     let (code, out, _) = check(&run.trace, Some(&no_ioctl), None, &[]);
     assert_eq!(code, 1, "{out}");
+    // One call left out is one mismatch: the walk gets back in step after it.
     let m = mismatches(&out);
+    assert_eq!(m.len(), 1, "{out}");
     assert!(
-        m.first().is_some_and(|l| l.contains(&format!(
-            "syscall #{k} (ioctl) name: trace ioctl, strace close"
-        ))),
+        m[0].contains(&format!("syscall #{k} (ioctl) missing in strace")),
         "{out}"
     );
     assert!(
@@ -420,7 +420,7 @@ fn kernel_view_netlink_calls_and_fionread_are_compared() {
         "{out}"
     );
     assert!(
-        kind_line(&out, "ioctl (FIONREAD)").contains(": 1 in trace, 1 compared"),
+        kind_line(&out, "ioctl (FIONREAD)").contains(": 1 in trace, 0 compared, 1 not compared"),
         "{out}"
     );
 
@@ -756,11 +756,11 @@ fn an_unreachable_dns_server_matches_strace_and_its_udp_connect_is_compared() {
     });
     let (code, report, _) = check(&t, Some(&strace), None, &[]);
     assert_eq!(code, 1, "{report}");
+    // The UDP connect the trace lost is the one mismatch: strace's log has it, the trace not.
     let m = mismatches(&report);
+    assert_eq!(m.len(), 1, "{report}");
     assert!(
-        m.first().is_some_and(|l| l.contains(&format!(
-            "syscall #{k} (sendto) name: trace sendto, strace connect"
-        ))),
+        m[0].contains(&format!("syscall #{k} (connect) missing in trace")),
         "{report}"
     );
 }

@@ -552,10 +552,14 @@ pub enum Event {
         addresses: Vec<IpAddr>,
         elapsed_us: u64,
     },
+    /// A connect() started: emitted after connect() and the getsockname() right after it.
     ConnectAttempt {
         at_us: u64,
         fd: i32,
         addr: SocketAddr,
+        /// The local address and ephemeral port connect() bound the socket to, before the SYN
+        /// went out (getsockname right after connect); null when connect() failed at once.
+        local: Option<SocketAddr>,
     },
     ConnectResult {
         at_us: u64,
@@ -563,6 +567,7 @@ pub enum Event {
         addr: SocketAddr,
         ok: bool,
         error: Option<String>,
+        /// The local address the attempt used (from `connect_attempt`), failed ones too.
         local: Option<SocketAddr>,
         elapsed_us: u64,
     },

@@ -36,6 +36,8 @@ pub const TIMED_OUT: &str = "timed out: no answer to the SYN before the deadline
 struct Attempt {
     fd: Fd,
     addr: SocketAddr,
+    /// The address connect() bound the socket to (getsockname right after connect()).
+    local: Option<SocketAddr>,
     started_us: u64,
 }
 
@@ -51,6 +53,12 @@ fn errno_text(e: Errno) -> String {
 }
 
 /// Starts one non-blocking connect. Returns the attempt if it is in progress or done.
+///
+/// The kernel binds the socket's local address and ephemeral port inside connect(), before the
+/// SYN goes out (tcp_v4_connect → inet_hash_connect), so getsockname() right after a connect()
+/// that returned 0 or EINPROGRESS already names the port every packet of this attempt uses,
+/// a failed or timed-out one too. The `connect_attempt` event carries it (the capture registers
+/// the flow from it), so it is emitted after those two calls.
 fn start(
     t: &mut Tracer,
     addr: SocketAddr,
@@ -64,39 +72,30 @@ fn start(
         }
     };
     let started_us = t.now_us();
+    let res = sys::connect(t, fd, &addr);
+    // Only a connect() that got as far as sending the SYN has bound the socket.
+    let local = match res {
+        Ok(()) | Err(Errno::EINPROGRESS) => sys::getsockname(t, fd).ok().filter(|l| l.port() != 0),
+        Err(_) => None,
+    };
+    let at = t.now_us();
     t.emit(Event::ConnectAttempt {
-        at_us: started_us,
+        at_us: at,
         fd: fd.0,
         addr,
+        local,
     });
-    match sys::connect(t, fd, &addr) {
-        Ok(()) => Some((
-            Attempt {
-                fd,
-                addr,
-                started_us,
-            },
-            true,
-        )),
-        Err(Errno::EINPROGRESS) => Some((
-            Attempt {
-                fd,
-                addr,
-                started_us,
-            },
-            false,
-        )),
+    let a = Attempt {
+        fd,
+        addr,
+        local,
+        started_us,
+    };
+    match res {
+        Ok(()) => Some((a, true)),
+        Err(Errno::EINPROGRESS) => Some((a, false)),
         Err(e) => {
-            fail(
-                t,
-                Attempt {
-                    fd,
-                    addr,
-                    started_us,
-                },
-                e,
-                failures,
-            );
+            fail(t, a, e, failures);
             None
         }
     }
@@ -110,7 +109,7 @@ fn fail(t: &mut Tracer, a: Attempt, e: Errno, failures: &mut Vec<(SocketAddr, Er
         addr: a.addr,
         ok: false,
         error: Some(errno_text(e)),
-        local: None,
+        local: a.local,
         elapsed_us: at - a.started_us,
     });
     let _ = sys::close(t, a.fd);
@@ -288,7 +287,7 @@ pub fn connect_scoped(
             addr: a.addr,
             ok: false,
             error: Some(why.into()),
-            local: None,
+            local: a.local,
             elapsed_us: at - a.started_us,
         });
         let _ = sys::close(t, a.fd);
@@ -304,7 +303,10 @@ pub fn connect_scoped(
         }
         return Err(connect_error(host, port, &failures, began.elapsed()));
     };
-    let local = sys::getsockname(t, a.fd).unwrap_or(SocketAddr::new(IpAddr::from([0, 0, 0, 0]), 0));
+    // getsockname ran right after connect() (see `start`).
+    let local = a
+        .local
+        .unwrap_or(SocketAddr::new(IpAddr::from([0, 0, 0, 0]), 0));
     let peer = sys::getpeername(t, a.fd).unwrap_or(a.addr);
     let info = sys::tcp_info(t, a.fd).unwrap_or_default();
     let at = t.now_us();

@@ -331,3 +331,140 @@ fn max_time_bounds_the_capture_and_time_total_leaves_it_out() {
         "{total} vs {done}"
     );
 }
+
+/// The reviewer's case: a listener (backlog 1) whose accept queue other clients have filled, so
+/// wtcurl's SYN goes unanswered while those clients keep sending (data on the two connections the
+/// kernel completed, SYNs and their retransmits from the ones it did not). Every packet in the
+/// trace is wtcurl's own connection, known by the local port from `connect_attempt` (getsockname
+/// right after connect()); the other clients' ports never appear, in the trace or the ladder.
+#[test]
+fn a_failed_connect_to_a_busy_port_keeps_only_its_own_packets() {
+    use nix::sys::socket::{
+        AddressFamily, SockFlag, SockType, SockaddrIn, SockaddrStorage, connect, getsockname,
+        socket,
+    };
+    use std::io::Write;
+    use std::os::fd::{AsRawFd, OwnedFd};
+
+    if !require_root() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // SAFETY: listen(2) on a socket this test owns, with a backlog of 1.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 1) }, 0);
+    let port = listener.local_addr().unwrap().port();
+    let server = SockaddrIn::new(127, 0, 0, 1, port);
+    // A client whose connect() is left pending: the kernel retransmits its SYN on its own.
+    let pending_client = move || -> (OwnedFd, u16) {
+        let fd = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .unwrap();
+        let _ = connect(fd.as_raw_fd(), &server);
+        let local: SockaddrStorage = getsockname(fd.as_raw_fd()).unwrap();
+        (fd, local.as_sockaddr_in().unwrap().port())
+    };
+    // Backlog 1 takes two completed connections; the third client's SYN is dropped.
+    let mut established: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let mut others: Vec<u16> = established
+        .iter()
+        .map(|s| s.local_addr().unwrap().port())
+        .collect();
+    let mut pending = vec![pending_client()];
+    others.push(pending[0].1);
+
+    // While wtcurl runs: data from the established clients, and a new pending client every
+    // 150 ms (their SYNs to the same port), until the run is over.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let noise = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut ports = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for s in &mut established {
+                    let _ = s.write_all(b"other client's data\n");
+                }
+                let c = pending_client();
+                ports.push(c.1);
+                pending.push(c);
+                std::thread::sleep(Duration::from_millis(150));
+            }
+            (ports, established, pending)
+        })
+    };
+
+    let dir = TempDir::new("packets-busy-port");
+    let trace = dir.path().join("trace.jsonl");
+    let out = wtcurl()
+        .args(["-s", "--packets", "--explain", "--connect-timeout", "1"])
+        .arg("--trace-json")
+        .arg(&trace)
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ports, _established, _pending) = noise.join().unwrap();
+    others.extend(ports);
+    let explain = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(28), "{explain}");
+
+    let events: Vec<Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let attempts: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "connect_attempt")
+        .collect();
+    assert_eq!(attempts.len(), 1, "{events:?}");
+    let ours: std::net::SocketAddr = attempts[0]["local"]
+        .as_str()
+        .expect("connect_attempt names its local address")
+        .parse()
+        .unwrap();
+    assert_ne!(ours.port(), 0);
+    assert!(!others.contains(&ours.port()), "{ours} vs {others:?}");
+    let result = events
+        .iter()
+        .find(|e| e["type"] == "connect_result")
+        .unwrap();
+    assert_eq!(result["ok"], false);
+    assert_eq!(result["local"].as_str(), Some(ours.to_string().as_str()));
+
+    let packets: Vec<&Value> = events.iter().filter(|e| e["type"] == "packet").collect();
+    assert!(
+        !packets.is_empty(),
+        "wtcurl's own SYN is captured: {events:?}"
+    );
+    let server = format!("127.0.0.1:{port}");
+    for p in &packets {
+        let (src, dst) = (p["src"].as_str().unwrap(), p["dst"].as_str().unwrap());
+        assert!(
+            (src == ours.to_string() && dst == server)
+                || (src == server && dst == ours.to_string()),
+            "a packet not on wtcurl's own connection {ours}: {p}"
+        );
+        for o in &others {
+            let o = format!("127.0.0.1:{o}");
+            assert!(src != o && dst != o, "another client's packet: {p}");
+        }
+    }
+    assert_eq!(packets[0]["flags"], "S", "{packets:?}");
+    // The ladder draws one conversation: wtcurl's.
+    assert_eq!(explain.matches("wtcurl 127.0.0.1:").count(), 1, "{explain}");
+    assert!(explain.contains(&format!("wtcurl {ours}")), "{explain}");
+    assert!(
+        explain.contains(&format!(
+            "the kernel picked local port {} when connect() bound the socket; getsockname shows it",
+            ours.port()
+        )),
+        "{explain}"
+    );
+}

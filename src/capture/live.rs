@@ -70,11 +70,13 @@ struct Flow {
     fin_local_acked: bool,
     fin_remote_acked: bool,
     reset: bool,
+    /// The connect attempt failed, timed out or was abandoned: no close handshake will follow.
+    ended: bool,
 }
 
 impl Flow {
     fn closed(&self) -> bool {
-        self.reset || (self.fin_local_acked && self.fin_remote_acked)
+        self.ended || self.reset || (self.fin_local_acked && self.fin_remote_acked)
     }
 
     /// Follows the close handshake so that `stop` can return as soon as it is complete.
@@ -330,7 +332,7 @@ impl Capture {
         }
     }
 
-    /// Registers one of wtcurl's own flows (known once the socket has its local address). Once a
+    /// Registers one of wtcurl's own flows (known once connect() has bound the socket). Once a
     /// flow of a transport is registered, the report keeps only registered flows of that
     /// transport (other connections to the same hosts are left out), and `stop` returns as soon
     /// as every registered TCP flow has closed.
@@ -350,7 +352,22 @@ impl Capture {
                 fin_local_acked: false,
                 fin_remote_acked: false,
                 reset: false,
+                ended: false,
             });
+        }
+    }
+
+    /// Marks a registered flow as over without a close handshake (its connect attempt failed,
+    /// timed out or was abandoned), so that `stop` does not wait for its FINs. Its packets stay
+    /// in the report.
+    pub fn end_flow(&self, proto: FlowProto, local: SocketAddr, remote: SocketAddr) {
+        let mut f = self.shared.filter();
+        for x in f
+            .flows
+            .iter_mut()
+            .filter(|x| x.proto == proto && x.local == local && x.remote == remote)
+        {
+            x.ended = true;
         }
     }
 

@@ -232,7 +232,8 @@ fn lock(m: &Mutex<Option<Capture>>) -> std::sync::MutexGuard<'_, Option<Capture>
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Feeds the capture from the event stream: resolved addresses before the SYN, flows after connect.
+/// Feeds the capture from the event stream: resolved addresses before the SYN, each connect
+/// attempt's flow as soon as connect() has bound its socket.
 pub struct Feeder {
     capture: Arc<Mutex<Option<Capture>>>,
     dns_servers: Vec<IpAddr>,
@@ -250,12 +251,22 @@ impl Observer for Feeder {
             // DNS is about to be asked (resolv.conf is read before any query is sent).
             Event::ResolvConf { .. } => self.dns_servers.iter().for_each(|a| c.add_host(*a)),
             Event::Resolved { addresses, .. } => addresses.iter().for_each(|a| c.add_host(*a)),
-            Event::ConnectResult {
-                ok: true,
+            // connect() has bound the socket: from here on, this attempt's packets (a failed or
+            // timed-out one's SYNs, retransmits and RST too) are its flow's, and other
+            // connections to the same address and port are not wtcurl's.
+            Event::ConnectAttempt {
                 addr,
                 local: Some(local),
                 ..
             } => c.add_flow(FlowProto::Tcp, *local, *addr),
+            // A failed, abandoned or timed-out attempt is over: no FIN exchange will come, so
+            // the capture's final wait does not wait for one.
+            Event::ConnectResult {
+                ok: false,
+                addr,
+                local: Some(local),
+                ..
+            } => c.end_flow(FlowProto::Tcp, *local, *addr),
             _ => {}
         }
     }

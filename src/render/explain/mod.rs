@@ -129,6 +129,9 @@ pub struct Explain<W: Write> {
     request_record_bytes: usize,
     /// Captured packets kept for the ladder diagram (bounded).
     packets: Vec<packets::Seen>,
+    /// The local address of each of wtcurl's connect attempts (from `connect_attempt`): the
+    /// packet ladder draws TCP conversations from these only.
+    own_tcp: Vec<std::net::SocketAddr>,
     /// Open netlink sockets of --kernel-view: their syscalls are counted, not listed.
     netlink_fds: Vec<i32>,
     /// TCP_INFO after connect, to compare with the end under --kernel-view.
@@ -218,6 +221,7 @@ impl<W: Write> Explain<W> {
             phase_start: None,
             request_record_bytes: 0,
             packets: Vec::new(),
+            own_tcp: Vec::new(),
             netlink_fds: Vec::new(),
             tcp_after_connect: None,
             kernel_view: false,
@@ -550,8 +554,20 @@ impl<W: Write> Explain<W> {
             | Event::DnsTimeout { .. }
             | Event::DnsUnreachable { .. }
             | Event::Resolved { .. } => self.dns(event),
-            Event::ConnectAttempt { fd, addr, .. } => {
-                self.linef(format_args!("   trying {addr} on fd {fd}"));
+            Event::ConnectAttempt {
+                fd, addr, local, ..
+            } => {
+                match local {
+                    Some(l) => self.linef(format_args!("   trying {addr} on fd {fd} from {l}")),
+                    None => self.linef(format_args!("   trying {addr} on fd {fd}")),
+                }
+                if let Some(l) = local {
+                    self.own_tcp.push(*l);
+                    self.note(format_args!(
+                        "the kernel picked local port {} when connect() bound the socket; getsockname shows it",
+                        l.port()
+                    ));
+                }
             }
             Event::ConnectResult {
                 at_us,
@@ -575,7 +591,6 @@ impl<W: Write> Explain<W> {
                         ),
                         Us(*elapsed_us)
                     ));
-                    self.note("the local port is the ephemeral port the kernel picked (getsockname shows it)");
                 } else {
                     let p = self.p;
                     self.linef(format_args!(
@@ -585,6 +600,12 @@ impl<W: Write> Explain<W> {
                             format_args!("✗ {addr} after {}: {}", Us(*elapsed_us), Maybe(error))
                         )
                     ));
+                    if let Some(l) = local {
+                        self.note(format_args!(
+                            "this attempt used local port {}: its packets are the ones between {l} and {addr}",
+                            l.port()
+                        ));
+                    }
                 }
             }
             Event::TcpInfo { when, info, .. } if when == "before_close" => {

@@ -18,6 +18,8 @@ pub(super) struct Seen {
     out: bool,
     local: SocketAddr,
     remote: SocketAddr,
+    /// A TCP segment (it has flags).
+    tcp: bool,
     label: String,
     /// The tcpdump line.
     line: String,
@@ -108,6 +110,7 @@ impl<W: Write> Explain<W> {
                     out,
                     local,
                     remote,
+                    tcp: flags.is_some(),
                     label: label(flags.as_deref(), *payload_len, what),
                     line: line.clone(),
                 });
@@ -183,12 +186,21 @@ impl<W: Write> Explain<W> {
     /// One ladder per conversation (local, remote), in order of first packet; `captured` is the
     /// capture's whole count, so the packets past [`LADDER_MAX`] are said to be left out.
     fn ladder(&mut self, captured: usize) {
+        // A TCP conversation is wtcurl's only if one of its connect attempts had that local
+        // address (when any said so): another client's connection to the same server is not
+        // drawn as wtcurl's.
+        let theirs =
+            |p: &Seen| p.tcp && !self.own_tcp.is_empty() && !self.own_tcp.contains(&p.local);
         let mut convs: Vec<(SocketAddr, SocketAddr)> = Vec::new();
+        let mut others = 0;
         for p in &self.packets {
-            if !convs.contains(&(p.local, p.remote)) {
+            if theirs(p) {
+                others += 1;
+            } else if !convs.contains(&(p.local, p.remote)) {
                 convs.push((p.local, p.remote));
             }
         }
+
         if convs.is_empty() {
             return;
         }
@@ -201,6 +213,12 @@ impl<W: Write> Explain<W> {
             ),
         );
         self.line(&h);
+        if others > 0 {
+            self.note(format!(
+                "{} of other connections (not from a local port wtcurl's connect() got) left out",
+                super::Count(others, "packet", "packets")
+            ));
+        }
         let packets = std::mem::take(&mut self.packets);
         for (local, remote) in convs {
             let left = format!("wtcurl {local}");
@@ -295,6 +313,58 @@ mod tests {
         assert_eq!(text.matches("├─ ACK ─").count(), LADDER_MAX, "{text}");
         assert!(
             text.contains("… the ladder stops after 300 packets; 10 more not drawn"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_ladder_draws_only_the_connections_from_wtcurls_own_local_ports() {
+        use crate::event::Observer;
+        let ours: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let theirs: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+        let w: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let mut e = Explain::new(Vec::new(), crate::render::palette::Palette::plain());
+        e.on_event(&Event::CaptureStart {
+            at_us: 1,
+            interface: Some("lo".into()),
+            hosts: vec![w.ip()],
+            error: None,
+            hint: None,
+        });
+        e.on_event(&Event::ConnectAttempt {
+            at_us: 5,
+            fd: 3,
+            addr: w,
+            local: Some(ours),
+        });
+        for (i, src) in [ours, theirs, theirs].into_iter().enumerate() {
+            e.on_event(&Event::Packet {
+                at_us: 10 + i as u64,
+                direction: "out".into(),
+                src,
+                dst: w,
+                flags: Some("S".into()),
+                payload_len: 0,
+                what: String::new(),
+                line: format!("packet {i}"),
+            });
+        }
+        e.on_event(&Event::CaptureDone {
+            at_us: 1000,
+            interface: "lo".into(),
+            linktype: "loopback".into(),
+            packets: 3,
+            dropped: 0,
+            dropped_known: true,
+            notes: vec![],
+            pcap: None,
+        });
+        let text = String::from_utf8(e.into_inner()).unwrap();
+        assert!(text.contains("wtcurl 127.0.0.1:40000"), "{text}");
+        assert!(!text.contains("wtcurl 127.0.0.1:40001"), "{text}");
+        assert_eq!(text.matches("├─ SYN ─").count(), 1, "{text}");
+        assert!(
+            text.contains("2 packets of other connections (not from a local port wtcurl's connect() got) left out"),
             "{text}"
         );
     }

@@ -191,7 +191,8 @@ impl SyscallLadder {
                 if let Some(c) = self.conv(*fd) {
                     c.connecting = false;
                     c.connected = *ok;
-                    if *ok {
+                    // connect() bound the socket: failed attempts have their local port too.
+                    if local.is_some() {
                         c.local = *local;
                     }
                     at = c.writable_us.unwrap_or(at);

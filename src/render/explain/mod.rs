@@ -584,7 +584,7 @@ impl<W: Write> Explain<W> {
                     }
                     let p = self.p;
                     self.linef(format_args!(
-                        "   {} on fd {fd} in {} (the SYN, SYN-ACK, ACK round trip)",
+                        "   {} on fd {fd} in {} (from connect() until poll() said writable: the SYN, SYN-ACK, ACK round trip; on a path as fast as loopback, wtcurl's own steps in between count too, writing this explanation among them)",
                         p.show(
                             p.ok,
                             format_args!("= connected to {addr} from {}", Maybe(local))
@@ -705,7 +705,7 @@ impl<W: Write> Explain<W> {
                     .and_then(|h| h.request_written)
                     .map(|w| at_us.saturating_sub(w))
                     .unwrap_or(0);
-                self.linef(format_args!("   first response byte {} after the request was written (the server's think time plus one round trip)", Us(since)));
+                self.linef(format_args!("   first response byte {} after the request was written (the server's think time plus one round trip; on a path as fast as loopback, writing this explanation in between counts too)", Us(since)));
             }
             Event::Interim { status, reason, .. } => {
                 self.linef(format_args!(

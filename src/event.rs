@@ -73,6 +73,11 @@ pub enum SyscallArgs {
         from: Option<SocketAddr>,
         len: usize,
     },
+    /// ioctl(2): the request by name (FIONREAD) and the value the kernel wrote.
+    Ioctl {
+        request: &'static str,
+        value: Option<u64>,
+    },
     /// Anything else, as JSON.
     Json(serde_json::Value),
     /// No arguments beyond the fd (close).
@@ -135,6 +140,11 @@ impl SyscallArgs {
                 len: num("len") as u32,
                 level: text("level"),
                 optname: text("optname"),
+            }
+        } else if has("request") {
+            SyscallArgs::Ioctl {
+                request: text("request"),
+                value: v.get("value").and_then(Value::as_u64),
             }
         } else if has("flags") {
             SyscallArgs::Sendto {

@@ -406,7 +406,10 @@ pub fn unread_bytes(t: &mut Tracer, fd: Fd) -> Result<u64, Errno> {
     let res = Errno::result(rc).map(|_| u64::try_from(n).unwrap_or(0));
     let value = res.as_ref().ok().copied();
     record(t, "ioctl", Some(fd.0), start, res.map(|_| 0), || {
-        SyscallArgs::Json(serde_json::json!({"request": "FIONREAD", "value": value}))
+        SyscallArgs::Ioctl {
+            request: "FIONREAD",
+            value,
+        }
     });
     res
 }

@@ -281,6 +281,13 @@ impl fmt::Display for SyscallLine<'_> {
                 write!(f, "{sep}<buffer of {len} bytes>")?;
                 detail = from.as_ref().map(|a| ("from ", a));
             }
+            // As strace shows it: `ioctl(5, FIONREAD, [0]) = 0`.
+            SyscallArgs::Ioctl { request, value } => {
+                write!(f, "{sep}{request}")?;
+                if let Some(n) = value {
+                    write!(f, ", [{n}]")?;
+                }
+            }
             SyscallArgs::Json(v) => {
                 if !v.as_object().is_some_and(|o| o.is_empty()) {
                     write!(f, "{sep}{v}")?;

@@ -79,29 +79,6 @@ fn decoding_verb(encoding: &str) -> &'static str {
     }
 }
 
-/// A syscall as [`SyscallLine`] prints it, and ioctl as strace does: `ioctl(5, FIONREAD, [0]) = 0`.
-struct CallLine<'a>(&'a crate::event::SyscallRecord);
-
-impl fmt::Display for CallLine<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0;
-        if let ("ioctl", crate::event::SyscallArgs::Json(v)) = (s.name, &s.args)
-            && let Some(request) = v.get("request").and_then(serde_json::Value::as_str)
-        {
-            write!(f, "ioctl({}, {request}", Maybe(&s.fd))?;
-            if let Some(n) = v.get("value").and_then(serde_json::Value::as_u64) {
-                write!(f, ", [{n}]")?;
-            }
-            write!(f, ") = {}", s.ret)?;
-            if let Some(e) = &s.errno {
-                write!(f, " {e}")?;
-            }
-            return Ok(());
-        }
-        SyscallLine(s).fmt(f)
-    }
-}
-
 /// A signed count of days, singular for 1 and -1: `1 day`, `88 days`, `-3 days`.
 pub(crate) struct Days(pub i64);
 
@@ -541,7 +518,7 @@ impl<W: Write> Explain<W> {
                 self.put_stamp(s.end_us, Some(s.end_us.saturating_sub(s.start_us)));
                 let failed = s.errno.is_some() && s.errno.as_deref() != Some("EINPROGRESS");
                 let style = if failed { self.p.bad } else { self.p.syscall };
-                let call = self.p.show(style, CallLine(s));
+                let call = self.p.show(style, SyscallLine(s));
                 let _ = writeln!(self.out, "  {call}");
                 self.udp_syscall(s);
             }

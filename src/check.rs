@@ -906,6 +906,14 @@ fn summarize_syscalls(trace: &Trace, compared: Option<&[bool]>, r: &mut Report) 
     });
 }
 
+/// `syscall #7 (close) missing in trace: strace has fd 3 ret 0`.
+fn missing(i: usize, name: &str, fd: Option<i64>, ret: i64, from: &str, has: &str) -> String {
+    format!(
+        "syscall #{i} ({name}) missing in {from}: {has} has fd {} ret {ret}",
+        opt(&fd)
+    )
+}
+
 /// How far ahead [`align`] looks for the call that puts the two sides back in step.
 const RESYNC: usize = 8;
 
@@ -999,23 +1007,11 @@ fn compare_syscalls(trace: &Trace, strace: &StraceCalls, tol_us: i64, r: &mut Re
         let (i, j) = match step {
             Step::Pair(i, j) => (i, j),
             Step::OnlyTrace(i) => {
-                let t = &a[i];
-                found.push(format!(
-                    "syscall #{i} ({}) missing in strace: trace has fd {} ret {}",
-                    t.name,
-                    opt(&t.fd),
-                    t.ret
-                ));
+                found.push(missing(i, &a[i].name, a[i].fd, a[i].ret, "strace", "trace"));
                 continue;
             }
             Step::OnlyStrace(j) => {
-                let s = &b[j];
-                found.push(format!(
-                    "syscall #{j} ({}) missing in trace: strace has fd {} ret {}",
-                    s.name,
-                    opt(&s.fd),
-                    s.ret
-                ));
+                found.push(missing(j, &b[j].name, b[j].fd, b[j].ret, "trace", "strace"));
                 continue;
             }
         };

@@ -257,6 +257,49 @@ impl<W: Write> Explain<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Observer;
+
+    /// An explainer whose capture watches `server`.
+    fn capturing(server: SocketAddr) -> Explain<Vec<u8>> {
+        let mut e = Explain::new(Vec::new(), crate::render::palette::Palette::plain());
+        e.on_event(&Event::CaptureStart {
+            at_us: 1,
+            interface: Some("lo".into()),
+            hosts: vec![server.ip()],
+            error: None,
+            hint: None,
+        });
+        e
+    }
+
+    /// One outgoing packet without payload.
+    fn packet(at_us: u64, src: SocketAddr, dst: SocketAddr, flags: &str, line: String) -> Event {
+        Event::Packet {
+            at_us,
+            direction: "out".into(),
+            src,
+            dst,
+            flags: Some(flags.into()),
+            payload_len: 0,
+            what: String::new(),
+            line,
+        }
+    }
+
+    /// The capture's end, after `packets` packets; the explanation as text.
+    fn finish(mut e: Explain<Vec<u8>>, packets: usize) -> String {
+        e.on_event(&Event::CaptureDone {
+            at_us: 1000,
+            interface: "lo".into(),
+            linktype: "loopback".into(),
+            packets,
+            dropped: 0,
+            dropped_known: true,
+            notes: vec![],
+            pcap: None,
+        });
+        String::from_utf8(e.into_inner()).unwrap()
+    }
 
     #[test]
     fn labels_name_the_handshake_and_the_payload() {
@@ -275,41 +318,14 @@ mod tests {
 
     #[test]
     fn a_long_capture_is_drawn_up_to_the_cap_and_says_how_many_more() {
-        use crate::event::Observer;
         let c: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         let w: SocketAddr = "127.0.0.1:80".parse().unwrap();
-        let mut e = Explain::new(Vec::new(), crate::render::palette::Palette::plain());
-        e.on_event(&Event::CaptureStart {
-            at_us: 1,
-            interface: Some("lo".into()),
-            hosts: vec![w.ip()],
-            error: None,
-            hint: None,
-        });
+        let mut e = capturing(w);
         let n = LADDER_MAX + 10;
         for i in 0..n {
-            e.on_event(&Event::Packet {
-                at_us: 10 + i as u64,
-                direction: "out".into(),
-                src: c,
-                dst: w,
-                flags: Some(".".into()),
-                payload_len: 0,
-                what: String::new(),
-                line: format!("packet {i}"),
-            });
+            e.on_event(&packet(10 + i as u64, c, w, ".", format!("packet {i}")));
         }
-        e.on_event(&Event::CaptureDone {
-            at_us: 1000,
-            interface: "lo".into(),
-            linktype: "loopback".into(),
-            packets: n,
-            dropped: 0,
-            dropped_known: true,
-            notes: vec![],
-            pcap: None,
-        });
-        let text = String::from_utf8(e.into_inner()).unwrap();
+        let text = finish(e, n);
         assert_eq!(text.matches("├─ ACK ─").count(), LADDER_MAX, "{text}");
         assert!(
             text.contains("… the ladder stops after 300 packets; 10 more not drawn"),
@@ -319,18 +335,10 @@ mod tests {
 
     #[test]
     fn the_ladder_draws_only_the_connections_from_wtcurls_own_local_ports() {
-        use crate::event::Observer;
         let ours: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         let theirs: SocketAddr = "127.0.0.1:40001".parse().unwrap();
         let w: SocketAddr = "127.0.0.1:80".parse().unwrap();
-        let mut e = Explain::new(Vec::new(), crate::render::palette::Palette::plain());
-        e.on_event(&Event::CaptureStart {
-            at_us: 1,
-            interface: Some("lo".into()),
-            hosts: vec![w.ip()],
-            error: None,
-            hint: None,
-        });
+        let mut e = capturing(w);
         e.on_event(&Event::ConnectAttempt {
             at_us: 5,
             fd: 3,
@@ -338,28 +346,9 @@ mod tests {
             local: Some(ours),
         });
         for (i, src) in [ours, theirs, theirs].into_iter().enumerate() {
-            e.on_event(&Event::Packet {
-                at_us: 10 + i as u64,
-                direction: "out".into(),
-                src,
-                dst: w,
-                flags: Some("S".into()),
-                payload_len: 0,
-                what: String::new(),
-                line: format!("packet {i}"),
-            });
+            e.on_event(&packet(10 + i as u64, src, w, "S", format!("packet {i}")));
         }
-        e.on_event(&Event::CaptureDone {
-            at_us: 1000,
-            interface: "lo".into(),
-            linktype: "loopback".into(),
-            packets: 3,
-            dropped: 0,
-            dropped_known: true,
-            notes: vec![],
-            pcap: None,
-        });
-        let text = String::from_utf8(e.into_inner()).unwrap();
+        let text = finish(e, 3);
         assert!(text.contains("wtcurl 127.0.0.1:40000"), "{text}");
         assert!(!text.contains("wtcurl 127.0.0.1:40001"), "{text}");
         assert_eq!(text.matches("├─ SYN ─").count(), 1, "{text}");

@@ -750,8 +750,8 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn a_refused_connect_draws_no_fin() {
+    /// socket, connect (EINPROGRESS) at 2 µs, a connect that ended in `error` at `end_us`, close.
+    fn failed_connect(error: &str, end_us: u64) -> SyscallLadder {
         let mut l = SyscallLadder::default();
         l.on_event(&tcp_socket(1));
         l.on_event(&sys(
@@ -762,15 +762,21 @@ mod tests {
             json!({"addr": "127.0.0.1:80"}),
         ));
         l.on_event(&Event::ConnectResult {
-            at_us: 5,
+            at_us: end_us,
             fd: 3,
             addr: "127.0.0.1:80".parse().unwrap(),
             ok: false,
-            error: Some("ECONNREFUSED".into()),
+            error: Some(error.into()),
             local: None,
-            elapsed_us: 3,
+            elapsed_us: end_us - 2,
         });
-        l.on_event(&sys("close", 0, None, 6, json!({})));
+        l.on_event(&sys("close", 0, None, end_us + 1, json!({})));
+        l
+    }
+
+    #[test]
+    fn a_refused_connect_draws_no_fin() {
+        let l = failed_connect("ECONNREFUSED", 5);
         let got = labels(&l);
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(
@@ -782,25 +788,7 @@ mod tests {
 
     #[test]
     fn a_timed_out_connect_draws_no_answer_and_no_fin() {
-        let mut l = SyscallLadder::default();
-        l.on_event(&tcp_socket(1));
-        l.on_event(&sys(
-            "connect",
-            -1,
-            Some("EINPROGRESS"),
-            2,
-            json!({"addr": "127.0.0.1:80"}),
-        ));
-        l.on_event(&Event::ConnectResult {
-            at_us: 500_000,
-            fd: 3,
-            addr: "127.0.0.1:80".parse().unwrap(),
-            ok: false,
-            error: Some(crate::net::TIMED_OUT.into()),
-            local: None,
-            elapsed_us: 499_998,
-        });
-        l.on_event(&sys("close", 0, None, 500_001, json!({})));
+        let l = failed_connect(crate::net::TIMED_OUT, 500_000);
         let got = labels(&l);
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(got[1].starts_with("no answer | timed out"), "{got:?}");

@@ -71,6 +71,22 @@ fn closed_event(trace: &std::path::Path) -> Value {
         .expect("a closed event")
 }
 
+/// `wtcurl ARGS --trace-json T http://ADDR/`: its output, stderr as text, and the `closed` event.
+fn run(args: &[&str], addr: SocketAddr) -> (std::process::Output, String, Value) {
+    let dir = TempDir::new("close");
+    let trace = dir.path().join("trace.jsonl");
+    let out = wtcurl()
+        .args(args)
+        .arg("--trace-json")
+        .arg(&trace)
+        .arg(format!("http://{addr}/"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let closed = closed_event(&trace);
+    (out, stderr, closed)
+}
+
 fn head_404(len: usize) -> Vec<u8> {
     format!("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: {len}\r\n\r\n")
         .into_bytes()
@@ -90,18 +106,9 @@ fn fail_fast_with_unread_body_is_a_reset_and_says_so() {
         let mut head = head_404(len);
         head.extend(std::iter::repeat_n(b'x', len));
         let (addr, seen) = server(head, Duration::ZERO, Vec::new());
-        let dir = TempDir::new("close");
-        let trace = dir.path().join("trace.jsonl");
-        let out = wtcurl()
-            .args(["-f", "--explain", "--ladder", "--trace-json"])
-            .arg(&trace)
-            .arg(format!("http://{addr}/"))
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let (out, stderr, closed) = run(&["-f", "--explain", "--ladder"], addr);
         assert_eq!(out.status.code(), Some(22), "{stderr}");
         let seen = seen.recv_timeout(Duration::from_secs(10)).unwrap();
-        let closed = closed_event(&trace);
         let unread = closed["unread_bytes"].as_u64().expect("unread_bytes");
         assert_eq!(closed["body_unread"], true, "{closed}");
         // What wtcurl says must be what the server's kernel saw, whichever way the timing went.
@@ -139,22 +146,13 @@ fn fail_fast_before_the_body_arrives_sends_fin_then_rst() {
         Duration::from_secs(2),
         vec![b'y'; 100_000],
     );
-    let dir = TempDir::new("close");
-    let trace = dir.path().join("trace.jsonl");
-    let out = wtcurl()
-        .args(["-f", "--explain", "--ladder", "--trace-json"])
-        .arg(&trace)
-        .arg(format!("http://{addr}/"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (out, stderr, closed) = run(&["-f", "--explain", "--ladder"], addr);
     assert_eq!(out.status.code(), Some(22), "{stderr}");
     assert_eq!(
         seen.recv_timeout(Duration::from_secs(10)).unwrap(),
         Seen::Fin,
         "{stderr}"
     );
-    let closed = closed_event(&trace);
     assert_eq!(closed["first_fin"], "client", "{closed}");
     assert_eq!(closed["unread_bytes"], 0, "{closed}");
     assert_eq!(closed["body_unread"], true, "{closed}");
@@ -178,21 +176,13 @@ fn fail_fast_before_the_body_arrives_sends_fin_then_rst() {
 fn a_fully_read_body_ends_with_wtcurls_fin() {
     let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec();
     let (addr, seen) = server(resp, Duration::ZERO, Vec::new());
-    let dir = TempDir::new("close");
-    let trace = dir.path().join("trace.jsonl");
-    let out = wtcurl()
-        .args(["-s", "--trace-json"])
-        .arg(&trace)
-        .arg(format!("http://{addr}/"))
-        .output()
-        .unwrap();
+    let (out, _, closed) = run(&["-s"], addr);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(out.stdout, b"hello");
     assert_eq!(
         seen.recv_timeout(Duration::from_secs(10)).unwrap(),
         Seen::Fin
     );
-    let closed = closed_event(&trace);
     assert_eq!(closed["first_fin"], "client", "{closed}");
     assert_eq!(closed["unread_bytes"], 0, "{closed}");
     assert_eq!(closed["body_unread"], false, "{closed}");

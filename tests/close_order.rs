@@ -106,7 +106,11 @@ fn the_close_phase_the_ladder_and_the_kernel_view_agree_on_whose_fin_went_first(
             if (server == "TIME_WAIT" && client != "TIME_WAIT") || last_ack {
                 // The kernel saw the server's FIN come first.
                 server_first += 1;
-                assert!(!text.contains("wtcurl's FIN goes first"), "{context}");
+                // Only the race (the FIN landing after the last TCP_INFO) may leave the Close
+                // phase's "most likely" standing, for the kernel view to correct below.
+                if first_fin != "client" {
+                    assert!(!text.contains("FIN most likely leaves first"), "{context}");
+                }
                 assert!(
                     !text.contains("because wtcurl sent the first FIN"),
                     "{context}"

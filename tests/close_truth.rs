@@ -93,7 +93,7 @@ fn head_404(len: usize) -> Vec<u8> {
 }
 
 /// -f on a 404 whose 2 MB body comes with the head: close() finds bytes unread, and the server
-/// sees RST with no FIN before it. wtcurl must say RST, not "wtcurl's FIN goes first".
+/// sees RST with no FIN before it. wtcurl must say RST, not that its FIN leaves first.
 ///
 /// Whether bytes are left depends on timing (the kernel refills the queue while wtcurl reads the
 /// head; under heavy load it may not have yet), so each run checks that what wtcurl said is what
@@ -119,7 +119,7 @@ fn fail_fast_with_unread_body_is_a_reset_and_says_so() {
                 stderr.contains("unread bytes in the receive queue: the kernel answers with RST, not FIN; no TIME_WAIT"),
                 "{stderr}"
             );
-            assert!(!stderr.contains("wtcurl's FIN goes first"), "{stderr}");
+            assert!(!stderr.contains("FIN most likely leaves first"), "{stderr}");
             assert!(
                 stderr.contains("├─ RST ─") && !stderr.contains("├─ FIN ─"),
                 "the ladder draws the RST and no FIN\n{stderr}"
